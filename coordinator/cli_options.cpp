@@ -1,0 +1,245 @@
+#include "coordinator/cli_options.h"
+
+#include <boost/program_options.hpp>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+#include "shared/segment_layout.h"
+
+namespace synthfarm {
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* kUsage = "usage: synthfarm [options]";
+
+// Raised inside the parser and turned into a CliExit; never escapes parse_cli.
+struct BadValue {
+  std::string message;
+};
+
+[[noreturn]] void fail(const std::string& option, const std::string& why) {
+  throw BadValue{"synthfarm: --" + option + ": " + why};
+}
+
+// Strict number parsers: program_options' lexical_cast would take "-1" for an unsigned as
+// 4294967295. These take the whole text or nothing.
+std::uint64_t parse_unsigned(const std::string& option, const std::string& text,
+                             std::uint64_t min, std::uint64_t max) {
+  errno = 0;
+  char* end = nullptr;
+  const bool negative = text.find('-') != std::string::npos;
+  const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || negative || end != text.c_str() + text.size() || errno == ERANGE) {
+    fail(option, "'" + text + "' is not a whole number");
+  }
+  if (value < min || value > max) {
+    fail(option, std::to_string(value) + " is out of range (" + std::to_string(min) + " to " +
+                     std::to_string(max) + ")");
+  }
+  return value;
+}
+
+double parse_real(const std::string& option, const std::string& text, double min, double max) {
+  errno = 0;
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE ||
+      !std::isfinite(value)) {
+    fail(option, "'" + text + "' is not a number");
+  }
+  if (value < min || value > max) {
+    std::ostringstream range;
+    range << " is out of range (" << min << " to " << max << ")";
+    fail(option, text + range.str());
+  }
+  return value;
+}
+
+AudioApi parse_audio_api(const std::string& text) {
+  if (text == "auto") return AudioApi::kAuto;
+  if (text == "jack") return AudioApi::kJack;
+  if (text == "pulse") return AudioApi::kPulse;
+  if (text == "alsa") return AudioApi::kAlsa;
+  if (text == "null") return AudioApi::kNull;
+  fail("audio", "unknown audio API '" + text + "' (choose auto, jack, pulse, alsa or null)");
+}
+
+po::options_description describe_options() {
+  po::options_description oscillators("Oscillators (pyo's SineLoop, bit-exact)");
+  oscillators.add_options()
+      ("workers", po::value<std::string>(), "worker processes, 1 to 256 (default 4)")
+      ("sines", po::value<std::string>(), "oscillators per worker (default 500)")
+      ("freq-min", po::value<std::string>(), "lowest drawn frequency in Hz (default 400)")
+      ("freq-max", po::value<std::string>(), "highest drawn frequency in Hz (default 800)")
+      ("feedback", po::value<std::string>(),
+       "SineLoop feedback, 0 to 1, as in pyo (default 0.1)")
+      ("mul", po::value<std::string>(), "gain of each oscillator (default 0.005)")
+      ("seed", po::value<std::string>(),
+       "seed of the frequency draws, Python's random.Random(seed).uniform (default: random, "
+       "printed at start-up so a run can be repeated)")
+      ("freqs-file", po::value<std::string>(),
+       "read frequencies in Hz from FILE, one per line ('#' comments allowed), dealt to the "
+       "workers in contiguous groups; excludes --sines and the seed");
+
+  po::options_description audio("Audio");
+  audio.add_options()
+      ("audio", po::value<std::string>(),
+       "output: auto, jack, pulse, alsa or null (a built-in clock, no device). auto tries "
+       "JACK, PulseAudio, ALSA, then null (default auto)")
+      ("sample-rate", po::value<std::string>(), "sample rate in Hz (default 48000)")
+      ("block", po::value<std::string>(),
+       "frames per buffer, 16 to 8192; JACK imposes its own (default 256)")
+      ("channels", po::value<std::string>(),
+       "output channels; oscillator k of a worker plays on channel k % channels (default 2)")
+      ("output", po::value<std::string>(),
+       "render offline into FILE.wav (float32, as fast as the workers can); needs --duration")
+      ("duration", po::value<std::string>(),
+       "seconds to play or render; ends a real-time run (default: until quit)");
+
+  po::options_description run("Control");
+  run.add_options()
+      ("control", po::value<std::string>(),
+       "path of the control FIFO (default $XDG_RUNTIME_DIR/synthfarm-NAME.control, or under "
+       "/tmp). Commands, one per line: stop <worker|all>, play <worker|all>, status, quit")
+      ("name", po::value<std::string>(),
+       "instance name for the FIFO and shared memory, letters, digits, '-' and '_' (default "
+       "'default')")
+      ("help,h", "print this help and exit")
+      ("version", "print the version and exit");
+
+  po::options_description all;
+  all.add(oscillators).add(audio).add(run);
+  return all;
+}
+
+std::string help_text(const po::options_description& description) {
+  std::ostringstream text;
+  text << kUsage << "\n\n"
+       << "Plays N worker processes of SineLoop oscillators (pyo's multiprocessing example,\n"
+       << "done properly): each worker renders its group into a shared-memory ring; the\n"
+       << "coordinator sums them in its audio callback.\n\n"
+       << "Examples:\n"
+       << "  synthfarm --workers 4 --sines 500          play pyo's 4 x 500 example\n"
+       << "  synthfarm --audio null --duration 10       run without a sound device\n"
+       << "  synthfarm --output x.wav --duration 10     render 10 s offline\n"
+       << "  echo 'stop 1' > $XDG_RUNTIME_DIR/synthfarm-default.control\n"
+       << description << "\n"
+       << "Exit codes: 0 success, 1 a run that failed (message on stderr), 2 a bad command\n"
+       << "line (nothing was started).\n";
+  return text.str();
+}
+
+}  // namespace
+
+const char* audio_api_name(AudioApi api) noexcept {
+  switch (api) {
+    case AudioApi::kAuto: return "auto";
+    case AudioApi::kJack: return "jack";
+    case AudioApi::kPulse: return "pulse";
+    case AudioApi::kAlsa: return "alsa";
+    case AudioApi::kNull: return "null";
+  }
+  return "?";
+}
+
+std::string default_control_path(const std::string& instance_name) {
+  const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
+  const std::string directory = runtime_dir && *runtime_dir ? runtime_dir : "/tmp";
+  return directory + "/synthfarm-" + instance_name + ".control";
+}
+
+std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[]) {
+  const po::options_description description = describe_options();
+  po::variables_map values;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(description).run(), values);
+    po::notify(values);
+  } catch (const po::error& e) {
+    return CliExit{kExitUsage,
+                   std::string("synthfarm: ") + e.what() + " (see synthfarm --help)", false};
+  }
+  if (values.count("help")) return CliExit{kExitOk, help_text(description), true};
+  if (values.count("version")) {
+    return CliExit{kExitOk,
+                   std::string("synthfarm ") + SYNTHFARM_VERSION +
+                       " (kernel: exact, scalar; bit-identical to pyo 1.0.4 SineLoop)\n",
+                   true};
+  }
+
+  Options options;
+  const auto text = [&](const char* name) { return values[name].as<std::string>(); };
+  const auto given = [&](const char* name) { return values.count(name) > 0; };
+  try {
+    if (given("workers")) {
+      options.workers = static_cast<std::uint32_t>(parse_unsigned("workers", text("workers"), 1,
+                                                                  kMaxWorkers));
+    }
+    if (given("sines")) {
+      options.sines_per_worker =
+          static_cast<std::uint32_t>(parse_unsigned("sines", text("sines"), 1, 10'000'000));
+    }
+    if (given("freq-min")) options.freq_min_hz = parse_real("freq-min", text("freq-min"), 0, 1e6);
+    if (given("freq-max")) options.freq_max_hz = parse_real("freq-max", text("freq-max"), 0, 1e6);
+    if (options.freq_min_hz > options.freq_max_hz) {
+      fail("freq-min", "is above --freq-max; give a range with min <= max");
+    }
+    if (given("feedback")) options.feedback = parse_real("feedback", text("feedback"), 0, 1);
+    if (given("mul")) options.mul = parse_real("mul", text("mul"), -1000, 1000);
+    if (given("seed")) {
+      options.seed = parse_unsigned("seed", text("seed"), 0, UINT64_MAX);
+    }
+    if (given("freqs-file")) {
+      options.freqs_file = text("freqs-file");
+      if (options.freqs_file.empty()) fail("freqs-file", "needs a file name");
+      if (given("sines")) {
+        fail("freqs-file", "cannot be combined with --sines (the file sets the count)");
+      }
+      if (given("seed")) fail("freqs-file", "cannot be combined with --seed");
+    }
+    if (given("sample-rate")) {
+      options.sample_rate_hz = static_cast<std::uint32_t>(
+          parse_unsigned("sample-rate", text("sample-rate"), 8000, 384000));
+    }
+    if (given("block")) {
+      options.block_frames =
+          static_cast<std::uint32_t>(parse_unsigned("block", text("block"), 16, kMaxBlockFrames));
+    }
+    if (given("channels")) {
+      options.channels =
+          static_cast<std::uint32_t>(parse_unsigned("channels", text("channels"), 1, kMaxChannels));
+    }
+    if (given("audio")) options.audio = parse_audio_api(text("audio"));
+    if (given("duration")) {
+      options.duration_seconds = parse_real("duration", text("duration"), 1e-6, 1e7);
+    }
+    if (given("output")) {
+      options.output_path = text("output");
+      if (options.output_path.empty()) fail("output", "needs a file name");
+      if (!options.duration_seconds) {
+        fail("output", "an offline render needs --duration SECONDS");
+      }
+      if (given("audio")) fail("output", "renders to a file; it cannot be combined with --audio");
+    }
+    if (given("name")) {
+      options.name = text("name");
+      if (options.name.empty() || options.name.size() > 64 ||
+          options.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789-_") != std::string::npos) {
+        fail("name", "'" + options.name +
+                         "' must be 1 to 64 letters, digits, '-' or '_'");
+      }
+    }
+    options.control_path =
+        given("control") ? text("control") : default_control_path(options.name);
+    if (options.control_path.empty()) fail("control", "needs a path");
+  } catch (const BadValue& bad) {
+    return CliExit{kExitUsage, bad.message, false};
+  }
+  return options;
+}
+
+}  // namespace synthfarm

@@ -1,0 +1,53 @@
+#pragma once
+// The coordinator's command line. parse_cli is pure: it never prints and never exits; main
+// decides what to do with what it returns.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace synthfarm {
+
+enum class AudioApi { kAuto, kJack, kPulse, kAlsa, kNull };
+
+const char* audio_api_name(AudioApi api) noexcept;
+
+// Exit codes, documented in --help and the README.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // a run that started and failed
+inline constexpr int kExitUsage = 2;    // a bad command line; nothing was started
+
+struct Options {
+  std::uint32_t workers = 4;
+  std::uint32_t sines_per_worker = 500;
+  double freq_min_hz = 400.0;
+  double freq_max_hz = 800.0;
+  double feedback = 0.1;
+  double mul = 0.005;
+  std::optional<std::uint64_t> seed;  // absent: main draws one and prints it
+  std::string freqs_file;             // empty: seeded frequencies
+  std::uint32_t sample_rate_hz = 48000;
+  std::uint32_t block_frames = 256;
+  std::uint32_t channels = 2;
+  AudioApi audio = AudioApi::kAuto;
+  std::string output_path;                 // non-empty: offline render to this WAV
+  std::optional<double> duration_seconds;  // ends any run; required with output_path
+  std::string control_path;                // empty: the default path for `name`
+  std::string name = "default";            // instance name: FIFO path and segment name
+};
+
+// What main should do instead of running: print `text` (to stdout for --help/--version, to
+// stderr otherwise) and exit with `exit_code`.
+struct CliExit {
+  int exit_code = kExitOk;
+  std::string text;
+  bool to_stdout = true;
+};
+
+std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[]);
+
+// The FIFO path used when --control is not given.
+std::string default_control_path(const std::string& instance_name);
+
+}  // namespace synthfarm

@@ -1,0 +1,31 @@
+#pragma once
+// Which oscillators exist and which worker plays each: frequencies from a file or from the
+// seeded generator, dealt to the workers in contiguous groups.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace synthfarm {
+
+struct WorkerGroup {
+  std::uint64_t first_oscillator = 0;
+  std::uint32_t oscillator_count = 0;
+};
+
+// Contiguous groups, as even as possible: the first (total % workers) groups get one more.
+std::vector<WorkerGroup> deal_contiguous_groups(std::uint64_t oscillator_total,
+                                                std::uint32_t worker_count);
+
+// `count` draws of PythonRandom(seed).uniform(min_hz, max_hz), in order.
+std::vector<double> draw_frequencies_hz(std::uint64_t seed, std::uint64_t count, double min_hz,
+                                        double max_hz);
+
+// One frequency in Hz per line. Blank lines and lines starting with '#' are skipped; anything
+// else that is not a whole finite number is an error naming the file and line. May block
+// (file I/O). Returns nullopt and sets `error` on failure.
+std::optional<std::vector<double>> read_frequency_file(const std::string& path,
+                                                       std::string& error);
+
+}  // namespace synthfarm

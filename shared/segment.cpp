@@ -1,0 +1,83 @@
+#include "shared/segment.h"
+
+#include <boost/interprocess/exceptions.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+
+#include <cstring>
+#include <new>
+
+namespace synthfarm {
+
+namespace bip = boost::interprocess;
+
+std::optional<Segment> Segment::create(const std::string& name, std::uint32_t worker_count,
+                                       std::uint32_t channels, std::uint32_t ring_frames,
+                                       std::uint64_t oscillator_total, std::string& error) {
+  const SegmentGeometry geometry =
+      compute_segment_geometry(worker_count, channels, ring_frames, oscillator_total);
+  try {
+    bip::shared_memory_object memory(bip::create_only, name.c_str(), bip::read_write);
+    try {
+      memory.truncate(static_cast<bip::offset_t>(geometry.segment_bytes));
+      bip::mapped_region region(memory, bip::read_write);
+      // A fresh shm object reads as zeroes; the placement-news give the atomics their lives.
+      std::memset(region.get_address(), 0, geometry.segment_bytes);
+      auto* header = new (region.get_address()) SegmentHeader{};
+      header->magic = kSegmentMagic;
+      header->layout_version = kLayoutVersion;
+      header->header_bytes = sizeof(SegmentHeader);
+      header->slot_bytes = sizeof(WorkerSlot);
+      header->worker_count = worker_count;
+      header->segment_bytes = geometry.segment_bytes;
+      header->channels = channels;
+      header->ring_frames = ring_frames;
+      header->frequency_table_offset = geometry.frequency_table_offset;
+      header->oscillator_total = oscillator_total;
+      char* base = static_cast<char*>(region.get_address());
+      for (std::uint32_t w = 0; w < worker_count; ++w) {
+        auto* slot = new (base + geometry.slots_offset + w * sizeof(WorkerSlot)) WorkerSlot{};
+        slot->ring_offset = geometry.rings_offset + w * geometry.ring_bytes;
+      }
+      return Segment(std::move(region), geometry);
+    } catch (...) {
+      bip::shared_memory_object::remove(name.c_str());
+      throw;
+    }
+  } catch (const bip::interprocess_exception& e) {
+    error = "cannot create shared memory segment /dev/shm/" + name + ": " + e.what() +
+            (e.get_error_code() == bip::already_exists_error
+                 ? " (it already exists; is another synthfarm starting with the same name?)"
+                 : " (is /dev/shm mounted and large enough? see `df -h /dev/shm`)");
+    return std::nullopt;
+  }
+}
+
+std::optional<Segment> Segment::attach(const std::string& name, std::string& error) {
+  try {
+    bip::shared_memory_object memory(bip::open_only, name.c_str(), bip::read_write);
+    bip::offset_t size = 0;
+    memory.get_size(size);
+    bip::mapped_region region(memory, bip::read_write);
+    const auto& header = *static_cast<const SegmentHeader*>(region.get_address());
+    const std::string mismatch = check_segment_header(header, static_cast<std::uint64_t>(size));
+    if (!mismatch.empty()) {
+      error = "shared memory segment " + name + ": " + mismatch;
+      return std::nullopt;
+    }
+    const SegmentGeometry geometry = compute_segment_geometry(
+        header.worker_count, header.channels, header.ring_frames, header.oscillator_total);
+    return Segment(std::move(region), geometry);
+  } catch (const bip::interprocess_exception& e) {
+    error = "cannot attach to shared memory segment /dev/shm/" + name + ": " + e.what();
+    return std::nullopt;
+  }
+}
+
+bool Segment::remove_name(const std::string& name, std::string& error) {
+  // Boost's remove() hides errno; ENOENT (already removed) is what we expect after a crash.
+  if (bip::shared_memory_object::remove(name.c_str())) return true;
+  error = "cannot remove shared memory segment /dev/shm/" + name;
+  return false;
+}
+
+}  // namespace synthfarm

@@ -1,0 +1,127 @@
+#pragma once
+// The shared-memory segment that carries audio from the workers to the coordinator.
+//
+// A plain, checked struct: no pointers and no std:: containers, only fixed-size fields, byte
+// offsets from the start of the segment and lock-free std::atomic integers. The coordinator
+// creates and initialises it; each worker attaches, verifies the header and then touches only
+// its own slot, its own ring and the read-only frequency table.
+//
+// Cross-process atomics: on Linux x86-64 and aarch64 a lock-free std::atomic is a plain
+// instruction on the memory it names (address-free, as [atomics.lockfree] asks of lock-free
+// atomics), so the same object mapped into two processes synchronises them. The static_asserts
+// below keep that true: a type that needed a hidden lock would not be shared.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace synthfarm {
+
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+static_assert(std::atomic<std::int32_t>::is_always_lock_free);
+static_assert(std::atomic<float>::is_always_lock_free);
+
+inline constexpr std::uint64_t kSegmentMagic = 0x4d52414648544e59ull;  // "YNTHFARM"
+inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::size_t kCacheLineBytes = 64;
+inline constexpr std::uint32_t kMaxWorkers = 256;
+inline constexpr std::uint32_t kMaxChannels = 64;
+inline constexpr std::uint32_t kMaxBlockFrames = 8192;
+
+// What a worker is allowed to do. Written by the coordinator's mixer (the consumer of the
+// ring), so that a worker starts rendering only after the mixer has flushed stale frames.
+enum class GrantedState : std::uint32_t { kRender = 0, kStopped = 1 };
+
+// What the control thread asks of a worker; the mixer carries it out at a callback boundary.
+enum class RequestedState : std::uint32_t { kPlay = 0, kStop = 1 };
+
+// A shared futex word plus a flag that says somebody sleeps on it, so that the waking side
+// makes a syscall only when it is needed (see shared_futex.h for the protocol).
+struct WakeWord {
+  std::atomic<std::uint32_t> sequence{0};
+  std::atomic<std::uint32_t> waiting{0};
+};
+
+struct alignas(kCacheLineBytes) SegmentHeader {
+  std::uint64_t magic;
+  std::uint32_t layout_version;
+  std::uint32_t header_bytes;
+  std::uint32_t slot_bytes;
+  std::uint32_t worker_count;
+  std::uint64_t segment_bytes;
+  std::uint32_t sample_rate_hz;
+  std::uint32_t channels;
+  std::uint32_t block_frames;        // frames a worker renders per step (the device buffer)
+  std::uint32_t ring_frames;         // ring capacity in frames, a power of two
+  std::uint32_t fill_target_frames;  // a worker renders ahead until its ring holds this many
+  std::int32_t coordinator_pid;
+  std::uint64_t frequency_table_offset;  // bytes; doubles in Hz, all workers' groups in order
+  std::uint64_t oscillator_total;
+
+  // Set once by the coordinator when every worker must leave; workers check it on every wake.
+  alignas(kCacheLineBytes) std::atomic<std::uint32_t> shutdown{0};
+  // Workers bump this after attaching, so the coordinator can sleep until all have.
+  WakeWord attach_wake;
+};
+
+// One per worker. Fields are grouped by the side that writes them, one cache line per group,
+// so the producer's and the consumer's hot counters never share a line.
+struct alignas(kCacheLineBytes) WorkerSlot {
+  // Written by the coordinator before the worker is spawned; read-only afterwards.
+  std::uint64_t ring_offset;  // bytes from the segment start; interleaved float32 frames
+  std::uint64_t first_oscillator;
+  std::uint32_t oscillator_count;
+  std::atomic<float> feedback{0.0f};  // pyo's feedback, clipped to [0, 1] by the kernel
+  std::atomic<float> mul{1.0f};       // per-oscillator gain
+
+  // Producer side: written by the worker.
+  alignas(kCacheLineBytes) std::atomic<std::uint64_t> write_pos{0};  // frames ever written
+  std::atomic<std::uint64_t> render_ns_total{0};
+  std::atomic<std::uint64_t> render_blocks{0};
+  std::atomic<std::int32_t> worker_pid{0};
+  std::atomic<std::uint32_t> attached{0};
+  WakeWord data_ready;  // an offline consumer sleeps here until frames arrive
+
+  // Consumer side: written by the coordinator's mixer.
+  alignas(kCacheLineBytes) std::atomic<std::uint64_t> read_pos{0};  // frames ever consumed
+  std::atomic<std::uint32_t> granted_state{0};                     // GrantedState
+  WakeWord space_ready;  // the worker sleeps here when its ring is full or it is stopped
+  std::atomic<std::uint64_t> underrun_frames{0};  // frames of silence played for this worker
+  std::atomic<std::uint64_t> late_blocks{0};      // callbacks in which this worker was short
+  std::atomic<std::uint64_t> discarded_frames{0};  // late frames dropped to rejoin the timeline
+
+  // Control side: written by the coordinator's control thread.
+  alignas(kCacheLineBytes) std::atomic<std::uint32_t> requested_state{0};  // RequestedState
+  std::atomic<std::uint32_t> exited{0};  // the worker process is gone (set after reaping it)
+};
+
+static_assert(sizeof(SegmentHeader) % kCacheLineBytes == 0);
+static_assert(sizeof(WorkerSlot) % kCacheLineBytes == 0);
+static_assert(offsetof(WorkerSlot, write_pos) % kCacheLineBytes == 0);
+static_assert(offsetof(WorkerSlot, read_pos) % kCacheLineBytes == 0);
+static_assert(offsetof(WorkerSlot, read_pos) - offsetof(WorkerSlot, write_pos) >=
+              kCacheLineBytes);
+
+// Where everything lives inside a segment of a given shape. Both sides compute it; a worker
+// refuses a segment whose header disagrees with what it computes.
+struct SegmentGeometry {
+  std::uint64_t slots_offset = 0;
+  std::uint64_t rings_offset = 0;
+  std::uint64_t ring_bytes = 0;  // per worker, rounded up to a cache line
+  std::uint64_t frequency_table_offset = 0;
+  std::uint64_t segment_bytes = 0;
+};
+
+SegmentGeometry compute_segment_geometry(std::uint32_t worker_count, std::uint32_t channels,
+                                         std::uint32_t ring_frames,
+                                         std::uint64_t oscillator_total);
+
+// Checks a header against this build's layout. Returns an empty string when it matches, or a
+// message naming the first field that differs.
+std::string check_segment_header(const SegmentHeader& header, std::uint64_t mapped_bytes);
+
+inline bool is_power_of_two(std::uint64_t value) { return value && !(value & (value - 1)); }
+
+}  // namespace synthfarm
