@@ -1,0 +1,209 @@
+// The one file that knows RtAudio (5.2 throws RtAudioError; keep its types here).
+#include <RtAudio.h>
+#include <alsa/asoundlib.h>
+#include <jack/jack.h>
+
+#include <cstdlib>
+#include <optional>
+
+#include "coordinator/audio_output.h"
+
+namespace synthfarm {
+namespace {
+
+// libasound and libjack print to stderr while RtAudio probes for devices; synthfarm reports
+// what failed itself, in one line that says what to do.
+void silence_alsa(const char*, int, const char*, int, const char*, ...) {}
+void silence_jack(const char*) {}
+
+void quiet_audio_libraries() {
+  snd_lib_error_set_handler(silence_alsa);
+  jack_set_error_function(silence_jack);
+  jack_set_info_function(silence_jack);
+  // Probing must not start a JACK server behind the user's back; an explicit setting wins.
+  setenv("JACK_NO_START_SERVER", "1", 0);
+}
+
+RtAudio::Api to_rtaudio_api(AudioApi api) {
+  switch (api) {
+    case AudioApi::kJack: return RtAudio::UNIX_JACK;
+    case AudioApi::kPulse: return RtAudio::LINUX_PULSE;
+    case AudioApi::kAlsa: return RtAudio::LINUX_ALSA;
+    default: return RtAudio::UNSPECIFIED;
+  }
+}
+
+std::string api_label(AudioApi api) {
+  switch (api) {
+    case AudioApi::kJack: return "JACK";
+    case AudioApi::kPulse: return "PulseAudio";
+    case AudioApi::kAlsa: return "ALSA";
+    default: return audio_api_name(api);
+  }
+}
+
+std::string advice_for(AudioApi api) {
+  switch (api) {
+    case AudioApi::kJack: return "is jackd running, as this user, with this JACK_DEFAULT_SERVER?";
+    case AudioApi::kPulse: return "is a PulseAudio (or pipewire-pulse) server running?";
+    case AudioApi::kAlsa: return "is there a sound card (see `aplay -l`) that nothing else holds?";
+    default: return "";
+  }
+}
+
+class RtAudioOutput final : public AudioOutput {
+ public:
+  RtAudioOutput(AudioApi api, std::unique_ptr<RtAudio> audio, std::string device_name,
+                std::uint32_t sample_rate_hz, std::uint32_t buffer_frames)
+      : api_(api),
+        audio_(std::move(audio)),
+        device_name_(std::move(device_name)),
+        sample_rate_hz_(sample_rate_hz),
+        buffer_frames_(buffer_frames) {}
+
+  ~RtAudioOutput() override {
+    stop();
+    try {
+      if (audio_->isStreamOpen()) audio_->closeStream();
+    } catch (const RtAudioError&) {
+    }
+  }
+
+  std::string description() const override {
+    return api_label(api_) + " device '" + device_name_ + "', " +
+           std::to_string(sample_rate_hz_) + " Hz, " + std::to_string(buffer_frames_) +
+           " frames per buffer";
+  }
+  std::uint32_t sample_rate_hz() const override { return sample_rate_hz_; }
+  std::uint32_t buffer_frames() const override { return buffer_frames_; }
+
+  // Throws RtAudioError. The stream calls back into this object, which must not move.
+  void open_stream(RtAudio::StreamParameters parameters, RtAudio::StreamOptions options) {
+    unsigned int granted_frames = buffer_frames_;
+    audio_->openStream(&parameters, nullptr, RTAUDIO_FLOAT32, sample_rate_hz_, &granted_frames,
+                       &RtAudioOutput::callback, this, &options, &RtAudioOutput::ignore_error);
+    buffer_frames_ = granted_frames;  // JACK imposes its period
+  }
+
+  bool start(Mixer& mixer, std::string& error) override {
+    mixer_ = &mixer;
+    try {
+      audio_->startStream();
+      return true;
+    } catch (const RtAudioError& e) {
+      error = "cannot start the " + api_label(api_) + " stream: " + e.getMessage();
+      return false;
+    }
+  }
+
+  void stop() noexcept override {
+    try {
+      if (audio_->isStreamRunning()) audio_->stopStream();
+    } catch (const RtAudioError&) {
+    }
+  }
+
+  // Thread: the device's audio callback. RT-safe: only the mixer, which never blocks.
+  static int callback(void* output, void*, unsigned int frames, double,
+                      RtAudioStreamStatus status, void* user) noexcept {
+    auto* self = static_cast<RtAudioOutput*>(user);
+    if (status & RTAUDIO_OUTPUT_UNDERFLOW) self->mixer_->count_device_underflow();
+    self->mixer_->mix(static_cast<float*>(output), frames);
+    return 0;
+  }
+
+  // RtAudio 5.2's error callback carries no user pointer; errors reach the control thread
+  // through the callback counter watchdog instead, so this only keeps RtAudio from printing.
+  static void ignore_error(RtAudioError::Type, const std::string&) {}
+
+ private:
+  AudioApi api_;
+  std::unique_ptr<RtAudio> audio_;
+  std::string device_name_;
+  std::uint32_t sample_rate_hz_;
+  std::uint32_t buffer_frames_;
+  Mixer* mixer_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<AudioOutput> open_rtaudio_output(AudioApi api, std::uint32_t sample_rate_hz,
+                                                 std::uint32_t buffer_frames,
+                                                 std::uint32_t channels,
+                                                 const std::string& client_name,
+                                                 std::string& error) {
+  quiet_audio_libraries();
+  const std::string label = api_label(api);
+  try {
+    auto audio = std::make_unique<RtAudio>(to_rtaudio_api(api));
+    audio->showWarnings(false);
+    if (audio->getCurrentApi() != to_rtaudio_api(api)) {
+      error = label + " support is not compiled into this RtAudio";
+      return nullptr;
+    }
+    if (audio->getDeviceCount() == 0) {
+      error = label + ": no output device found (" + advice_for(api) + ")";
+      return nullptr;
+    }
+    const unsigned int device = audio->getDefaultOutputDevice();
+    const RtAudio::DeviceInfo info = audio->getDeviceInfo(device);
+    if (info.outputChannels < channels) {
+      error = label + " device '" + info.name + "' has " + std::to_string(info.outputChannels) +
+              " output channels; use --channels " + std::to_string(info.outputChannels) +
+              " or fewer";
+      return nullptr;
+    }
+    if (api == AudioApi::kJack && !info.sampleRates.empty() &&
+        info.sampleRates.front() != sample_rate_hz) {
+      error = "the JACK server runs at " + std::to_string(info.sampleRates.front()) +
+              " Hz, not " + std::to_string(sample_rate_hz) + " Hz; use --sample-rate " +
+              std::to_string(info.sampleRates.front());
+      return nullptr;
+    }
+    RtAudio::StreamParameters parameters;
+    parameters.deviceId = device;
+    parameters.nChannels = channels;
+    RtAudio::StreamOptions stream_options;
+    stream_options.streamName = client_name;  // the JACK client name
+    stream_options.flags = RTAUDIO_SCHEDULE_REALTIME;
+    stream_options.priority = 80;
+    // PulseAudio delivers in bursts with two buffers (../shared/AUDIO-SERVERS.md).
+    if (api == AudioApi::kPulse) stream_options.numberOfBuffers = 4;
+    auto output = std::make_unique<RtAudioOutput>(api, std::move(audio), info.name,
+                                                  sample_rate_hz, buffer_frames);
+    output->open_stream(parameters, stream_options);
+    if (output->buffer_frames() == 0 || output->buffer_frames() > kMaxBlockFrames) {
+      error = label + " granted " + std::to_string(output->buffer_frames()) +
+              " frames per buffer; synthfarm supports 1 to " + std::to_string(kMaxBlockFrames);
+      return nullptr;
+    }
+    return output;
+  } catch (const RtAudioError& e) {
+    error = "cannot open " + label + " output: " + e.getMessage() + " (" + advice_for(api) + ")";
+    return nullptr;
+  }
+}
+
+std::unique_ptr<AudioOutput> open_audio_output(const Options& options, std::string& error,
+                                               std::string& notice) {
+  if (options.audio == AudioApi::kNull) {
+    return make_null_clock_output(options.sample_rate_hz, options.block_frames, options.channels);
+  }
+  if (options.audio != AudioApi::kAuto) {
+    return open_rtaudio_output(options.audio, options.sample_rate_hz, options.block_frames,
+                               options.channels, "synthfarm-" + options.name, error);
+  }
+  std::string reasons;
+  for (AudioApi api : {AudioApi::kJack, AudioApi::kPulse, AudioApi::kAlsa}) {
+    std::string why;
+    auto output = open_rtaudio_output(api, options.sample_rate_hz, options.block_frames,
+                                      options.channels, "synthfarm-" + options.name, why);
+    if (output) return output;
+    reasons += (reasons.empty() ? "" : "; ") + why;
+  }
+  notice = "synthfarm: no audio device could be opened (" + reasons +
+           "); playing on the null clock instead (choose one with --audio jack|pulse|alsa|null)";
+  return make_null_clock_output(options.sample_rate_hz, options.block_frames, options.channels);
+}
+
+}  // namespace synthfarm

@@ -1,0 +1,42 @@
+#pragma once
+// Starting, watching and stopping worker processes. posix_spawn, not fork: the coordinator
+// already has threads (the audio library's) when it spawns.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace synthfarm {
+
+struct WorkerProcess {
+  std::uint32_t index = 0;
+  pid_t pid = -1;
+  int pidfd = -1;       // readable when the process has exited
+  bool reaped = false;
+  int wait_status = 0;  // as from waitpid, once reaped
+};
+
+// synthfarm-worker beside the running executable (/proc/self/exe).
+std::string worker_executable_path();
+
+// Thread: control. Allocates, makes syscalls. Every fd above stderr is closed in the child.
+std::optional<WorkerProcess> spawn_worker(const std::string& executable,
+                                          const std::string& segment_name, std::uint32_t index,
+                                          std::string& error);
+
+// Thread: control. Reaps the worker if it has exited; returns true if it did just now.
+bool reap_if_exited(WorkerProcess& worker);
+
+// "exited with code 1" or "was killed by signal 9 (Killed)".
+std::string describe_wait_status(int wait_status);
+
+// Thread: control. For workers already asked to leave (the shutdown flag): waits up to `grace`
+// for them, then sends SIGTERM, waits `grace` again, then SIGKILL, and reaps every one.
+// Blocks (in poll, never spinning). Closes the pidfds.
+void stop_and_reap_workers(std::vector<WorkerProcess>& workers, std::chrono::milliseconds grace);
+
+}  // namespace synthfarm

@@ -1,0 +1,141 @@
+#include "worker/render_loop.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "shared/segment.h"
+#include "shared/shared_futex.h"
+#include "shared/sine_loop.h"
+#include "worker/parent_watch.h"
+
+namespace synthfarm {
+namespace {
+
+// How long a worker sleeps before it looks at its parent and the shutdown flag again, when
+// nobody wakes it. Not a poll of the ring: ring space and commands always wake it at once.
+constexpr std::chrono::milliseconds kIdleRecheck{100};
+
+std::uint64_t monotonic_ns() noexcept {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);  // vDSO: no syscall
+  return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000ull +
+         static_cast<std::uint64_t>(now.tv_nsec);
+}
+
+enum class LoopEnd { kShutdown, kParentGone };
+
+// Thread: the worker's only thread. RT discipline: everything is allocated before the loop;
+// inside it only rendering, atomics and futex sleeps.
+LoopEnd render_until_shutdown(const Segment& segment, std::uint32_t index, pid_t coordinator_pid,
+                              SineLoopGroup& group, std::vector<float>& block_buffer) {
+  SegmentHeader& header = segment.header();
+  WorkerSlot& slot = segment.slot(index);
+  SpscRing ring = segment.ring(index);
+  const std::uint32_t block_frames = header.block_frames;
+  const std::uint32_t fill_target = header.fill_target_frames;
+  float feedback = slot.feedback.load(std::memory_order_relaxed);
+  float mul = slot.mul.load(std::memory_order_relaxed);
+
+  // Acquire pairs with the coordinator's release stores of these flags.
+  const auto shutdown = [&] { return header.shutdown.load(std::memory_order_acquire) != 0; };
+  const auto stopped = [&] {
+    return slot.granted_state.load(std::memory_order_acquire) ==
+           static_cast<std::uint32_t>(GrantedState::kStopped);
+  };
+
+  while (!shutdown()) {
+    if (stopped()) {
+      // A stopped worker costs no CPU: it sleeps until the mixer grants rendering again.
+      sleep_until_ready(slot.space_ready, [&] { return shutdown() || !stopped(); }, kIdleRecheck);
+      if (!coordinator_alive(coordinator_pid)) return LoopEnd::kParentGone;
+      continue;
+    }
+    if (ring.filled_frames_for_producer() + block_frames > fill_target) {
+      sleep_until_ready(
+          slot.space_ready,
+          [&] {
+            return shutdown() || stopped() ||
+                   ring.filled_frames_for_producer() + block_frames <= fill_target;
+          },
+          kIdleRecheck);
+      if (!coordinator_alive(coordinator_pid)) return LoopEnd::kParentGone;
+      continue;
+    }
+    // Parameters change only between blocks (relaxed: a single value, no data behind it).
+    const float new_feedback = slot.feedback.load(std::memory_order_relaxed);
+    const float new_mul = slot.mul.load(std::memory_order_relaxed);
+    if (new_feedback != feedback) group.set_feedback(feedback = new_feedback);
+    if (new_mul != mul) group.set_mul(mul = new_mul);
+
+    const std::uint64_t started_ns = monotonic_ns();
+    group.render(block_buffer.data(), block_frames);
+    ring.write(block_buffer.data(), block_frames);
+    const std::uint64_t elapsed_ns = monotonic_ns() - started_ns;
+    // Only this worker writes its counters: load + store is enough (relaxed: statistics).
+    slot.render_ns_total.store(slot.render_ns_total.load(std::memory_order_relaxed) + elapsed_ns,
+                               std::memory_order_relaxed);
+    slot.render_blocks.store(slot.render_blocks.load(std::memory_order_relaxed) + 1,
+                             std::memory_order_relaxed);
+    notify_sleeper(slot.data_ready);
+  }
+  return LoopEnd::kShutdown;
+}
+
+}  // namespace
+
+int run_worker(const WorkerArguments& arguments) {
+  const std::string who = "synthfarm-worker " + std::to_string(arguments.worker_index) +
+                          " (pid " + std::to_string(getpid()) + ")";
+  if (!arm_parent_death_signal(arguments.coordinator_pid)) {
+    std::fprintf(stderr, "%s: coordinator (pid %d) is not my parent or is gone; leaving\n",
+                 who.c_str(), arguments.coordinator_pid);
+    return 1;
+  }
+  std::string error;
+  std::optional<Segment> segment = Segment::attach(arguments.segment_name, error);
+  if (!segment) {
+    std::fprintf(stderr, "%s: %s\n", who.c_str(), error.c_str());
+    return 1;
+  }
+  const SegmentHeader& header = segment->header();
+  if (header.coordinator_pid != arguments.coordinator_pid) {
+    std::fprintf(stderr, "%s: segment %s belongs to pid %d, not to my coordinator %d\n",
+                 who.c_str(), arguments.segment_name.c_str(), header.coordinator_pid,
+                 arguments.coordinator_pid);
+    return 1;
+  }
+  if (arguments.worker_index >= header.worker_count) {
+    std::fprintf(stderr, "%s: index %u is past the segment's %u workers\n", who.c_str(),
+                 arguments.worker_index, header.worker_count);
+    return 1;
+  }
+  WorkerSlot& slot = segment->slot(arguments.worker_index);
+  const auto frequencies =
+      segment->frequencies_hz().subspan(slot.first_oscillator, slot.oscillator_count);
+  SineLoopGroup group(frequencies, header.sample_rate_hz,
+                      slot.feedback.load(std::memory_order_relaxed),
+                      slot.mul.load(std::memory_order_relaxed), header.channels,
+                      header.block_frames);
+  std::vector<float> block_buffer(std::size_t{header.block_frames} * header.channels);
+
+  slot.worker_pid.store(getpid(), std::memory_order_relaxed);
+  // Release: the coordinator, seeing `attached`, may remove the segment's name.
+  slot.attached.store(1, std::memory_order_release);
+  wake_always(segment->header().attach_wake);
+
+  switch (render_until_shutdown(*segment, arguments.worker_index, arguments.coordinator_pid,
+                                group, block_buffer)) {
+    case LoopEnd::kShutdown: return 0;
+    case LoopEnd::kParentGone:
+      std::fprintf(stderr, "%s: coordinator (pid %d) is gone; leaving\n", who.c_str(),
+                   arguments.coordinator_pid);
+      return 1;
+  }
+  return 1;
+}
+
+}  // namespace synthfarm

@@ -1,0 +1,22 @@
+#pragma once
+// synthfarm-worker's command line. The coordinator writes it; people never need to.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+namespace synthfarm {
+
+struct WorkerArguments {
+  std::string segment_name;  // Boost.Interprocess name of the segment to attach to
+  std::uint32_t worker_index = 0;
+  pid_t coordinator_pid = 0;  // the worker leaves when its parent is no longer this process
+};
+
+// Pure: returns the arguments, or a message for stderr.
+std::variant<WorkerArguments, std::string> parse_worker_arguments(int argc,
+                                                                  const char* const argv[]);
+
+}  // namespace synthfarm
