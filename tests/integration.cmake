@@ -1,0 +1,18 @@
+# Integration tests: they run the real executables as a user would, so they depend on them.
+add_library(synthfarm_test_support STATIC support/child_process.cpp)
+target_include_directories(synthfarm_test_support PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(synthfarm_test_support PUBLIC Threads::Threads)
+target_compile_definitions(synthfarm_test_support PUBLIC
+  SYNTHFARM_BUILD_DIR="${CMAKE_BINARY_DIR}"
+  SYNTHFARM_TEST_DATA_DIR="${CMAKE_CURRENT_SOURCE_DIR}/data")
+
+foreach(test_name cli_process_test jack_output_test)
+  if(NOT EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${test_name}.cpp)
+    continue()
+  endif()
+  add_executable(${test_name} ${test_name}.cpp)
+  target_link_libraries(${test_name} PRIVATE synthfarm_test_support synthfarm_coordinator
+                        GTest::gtest_main PkgConfig::SNDFILE PkgConfig::JACK synthfarm_warnings)
+  add_dependencies(${test_name} synthfarm synthfarm-worker)
+  gtest_discover_tests(${test_name} DISCOVERY_TIMEOUT 30 PROPERTIES TIMEOUT 120)
+endforeach()
