@@ -27,8 +27,8 @@ struct BadValue {
 
 // Strict number parsers: program_options' lexical_cast would take "-1" for an unsigned as
 // 4294967295. These take the whole text or nothing.
-std::uint64_t parse_unsigned(const std::string& option, const std::string& text,
-                             std::uint64_t min, std::uint64_t max) {
+std::uint64_t parse_unsigned(const std::string& option, const std::string& text, std::uint64_t min,
+                             std::uint64_t max) {
   errno = 0;
   char* end = nullptr;
   const bool negative = text.find('-') != std::string::npos;
@@ -70,46 +70,43 @@ AudioApi parse_audio_api(const std::string& text) {
 
 po::options_description describe_options() {
   po::options_description oscillators("Oscillators (pyo's SineLoop, bit-exact)");
-  oscillators.add_options()
-      ("workers", po::value<std::string>(), "worker processes, 1 to 256 (default 4)")
-      ("sines", po::value<std::string>(), "oscillators per worker (default 500)")
-      ("freq-min", po::value<std::string>(), "lowest drawn frequency in Hz (default 400)")
-      ("freq-max", po::value<std::string>(), "highest drawn frequency in Hz (default 800)")
-      ("feedback", po::value<std::string>(),
-       "SineLoop feedback, 0 to 1, as in pyo (default 0.1)")
-      ("mul", po::value<std::string>(), "gain of each oscillator (default 0.005)")
-      ("seed", po::value<std::string>(),
-       "seed of the frequency draws, Python's random.Random(seed).uniform (default: random, "
-       "printed at start-up so a run can be repeated)")
-      ("freqs-file", po::value<std::string>(),
-       "read frequencies in Hz from FILE, one per line ('#' comments allowed), dealt to the "
-       "workers in contiguous groups; excludes --sines and the seed");
+  oscillators.add_options()("workers", po::value<std::string>(),
+                            "worker processes, 1 to 256 (default 4)")(
+      "sines", po::value<std::string>(), "oscillators per worker (default 500)")(
+      "freq-min", po::value<std::string>(), "lowest drawn frequency in Hz (default 400)")(
+      "freq-max", po::value<std::string>(), "highest drawn frequency in Hz (default 800)")(
+      "feedback", po::value<std::string>(), "SineLoop feedback, 0 to 1, as in pyo (default 0.1)")(
+      "mul", po::value<std::string>(), "gain of each oscillator (default 0.005)")(
+      "seed", po::value<std::string>(),
+      "seed of the frequency draws, Python's random.Random(seed).uniform (default: random, "
+      "printed at start-up so a run can be repeated)")(
+      "freqs-file", po::value<std::string>(),
+      "read frequencies in Hz from FILE, one per line ('#' comments allowed), dealt to the "
+      "workers in contiguous groups; excludes --sines and the seed");
 
   po::options_description audio("Audio");
-  audio.add_options()
-      ("audio", po::value<std::string>(),
-       "output: auto, jack, pulse, alsa or null (a built-in clock, no device). auto tries "
-       "JACK, PulseAudio, ALSA, then null (default auto)")
-      ("sample-rate", po::value<std::string>(), "sample rate in Hz (default 48000)")
-      ("block", po::value<std::string>(),
-       "frames per buffer, 16 to 8192; JACK imposes its own (default 256)")
-      ("channels", po::value<std::string>(),
-       "output channels; oscillator k of a worker plays on channel k % channels (default 2)")
-      ("output", po::value<std::string>(),
-       "render offline into FILE.wav (float32, as fast as the workers can); needs --duration")
-      ("duration", po::value<std::string>(),
-       "seconds to play or render; ends a real-time run (default: until quit)");
+  audio.add_options()(
+      "audio", po::value<std::string>(),
+      "output: auto, jack, pulse, alsa or null (a built-in clock, no device). auto tries "
+      "JACK, PulseAudio, ALSA, then null (default auto)")("sample-rate", po::value<std::string>(),
+                                                          "sample rate in Hz (default 48000)")(
+      "block", po::value<std::string>(),
+      "frames per buffer, 16 to 8192; JACK imposes its own (default 256)")(
+      "channels", po::value<std::string>(),
+      "output channels; oscillator k of a worker plays on channel k % channels (default 2)")(
+      "output", po::value<std::string>(),
+      "render offline into FILE.wav (float32, as fast as the workers can); needs --duration")(
+      "duration", po::value<std::string>(),
+      "seconds to play or render; ends a real-time run (default: until quit)");
 
   po::options_description run("Control");
-  run.add_options()
-      ("control", po::value<std::string>(),
-       "path of the control FIFO (default $XDG_RUNTIME_DIR/synthfarm-NAME.control, or under "
-       "/tmp). Commands, one per line: stop <worker|all>, play <worker|all>, status, quit")
-      ("name", po::value<std::string>(),
-       "instance name for the FIFO and shared memory, letters, digits, '-' and '_' (default "
-       "'default')")
-      ("help,h", "print this help and exit")
-      ("version", "print the version and exit");
+  run.add_options()(
+      "control", po::value<std::string>(),
+      "path of the control FIFO (default $XDG_RUNTIME_DIR/synthfarm-NAME.control, or under "
+      "/tmp). Commands, one per line: stop <worker|all>, play <worker|all>, status, quit")(
+      "name", po::value<std::string>(),
+      "instance name for the FIFO and shared memory, letters, digits, '-' and '_' (default "
+      "'default')")("help,h", "print this help and exit")("version", "print the version and exit");
 
   po::options_description all;
   all.add(oscillators).add(audio).add(run);
@@ -137,11 +134,16 @@ std::string help_text(const po::options_description& description) {
 
 const char* audio_api_name(AudioApi api) noexcept {
   switch (api) {
-    case AudioApi::kAuto: return "auto";
-    case AudioApi::kJack: return "jack";
-    case AudioApi::kPulse: return "pulse";
-    case AudioApi::kAlsa: return "alsa";
-    case AudioApi::kNull: return "null";
+    case AudioApi::kAuto:
+      return "auto";
+    case AudioApi::kJack:
+      return "jack";
+    case AudioApi::kPulse:
+      return "pulse";
+    case AudioApi::kAlsa:
+      return "alsa";
+    case AudioApi::kNull:
+      return "null";
   }
   return "?";
 }
@@ -159,8 +161,8 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[]) {
     po::store(po::command_line_parser(argc, argv).options(description).run(), values);
     po::notify(values);
   } catch (const po::error& e) {
-    return CliExit{kExitUsage,
-                   std::string("synthfarm: ") + e.what() + " (see synthfarm --help)", false};
+    return CliExit{kExitUsage, std::string("synthfarm: ") + e.what() + " (see synthfarm --help)",
+                   false};
   }
   if (values.count("help")) return CliExit{kExitOk, help_text(description), true};
   if (values.count("version")) {
@@ -175,8 +177,8 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[]) {
   const auto given = [&](const char* name) { return values.count(name) > 0; };
   try {
     if (given("workers")) {
-      options.workers = static_cast<std::uint32_t>(parse_unsigned("workers", text("workers"), 1,
-                                                                  kMaxWorkers));
+      options.workers =
+          static_cast<std::uint32_t>(parse_unsigned("workers", text("workers"), 1, kMaxWorkers));
     }
     if (given("sines")) {
       options.sines_per_worker =
@@ -229,12 +231,10 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[]) {
       if (options.name.empty() || options.name.size() > 64 ||
           options.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                          "0123456789-_") != std::string::npos) {
-        fail("name", "'" + options.name +
-                         "' must be 1 to 64 letters, digits, '-' or '_'");
+        fail("name", "'" + options.name + "' must be 1 to 64 letters, digits, '-' or '_'");
       }
     }
-    options.control_path =
-        given("control") ? text("control") : default_control_path(options.name);
+    options.control_path = given("control") ? text("control") : default_control_path(options.name);
     if (options.control_path.empty()) fail("control", "needs a path");
   } catch (const BadValue& bad) {
     return CliExit{kExitUsage, bad.message, false};

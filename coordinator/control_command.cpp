@@ -35,12 +35,16 @@ std::variant<ControlCommand, std::string> parse_control_line(std::string_view li
                                                              std::uint32_t worker_count) {
   const auto words = split_words(line);
   const auto bad = [&](const std::string& why) {
-    return "control: '" + printable(line) + "': " + why + " (" + kControlHelp + ")";
+    std::string message = "control: '";
+    message.append(printable(line)).append("': ").append(why);
+    message.append(" (").append(kControlHelp).append(")");
+    return message;
   };
   if (words.empty()) return bad("empty command");
   ControlCommand command;
   if (words[0] == "status" || words[0] == "quit") {
-    if (words.size() != 1) return bad("'" + std::string(words[0]) + "' takes no argument");
+    if (words.size() != 1)
+      return bad(std::string("'").append(words[0]).append("' takes no argument"));
     command.verb = words[0] == "quit" ? ControlCommand::Verb::kQuit : ControlCommand::Verb::kStatus;
     return command;
   }
@@ -52,7 +56,9 @@ std::variant<ControlCommand, std::string> parse_control_line(std::string_view li
   const auto [end, error] =
       std::from_chars(words[1].data(), words[1].data() + words[1].size(), worker);
   if (error != std::errc() || end != words[1].data() + words[1].size()) {
-    return bad("'" + printable(words[1]) + "' is not a worker number or 'all'");
+    // append(), not operator+: GCC 12 warns falsely (-Wrestrict) on "'" + std::string.
+    return bad(
+        std::string("'").append(printable(words[1])).append("' is not a worker number or 'all'"));
   }
   if (worker >= worker_count) {
     return bad("there is no worker " + std::to_string(worker) + "; workers are 0 to " +

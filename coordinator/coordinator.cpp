@@ -10,9 +10,9 @@
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <csignal>
 #include <random>
 #include <thread>
 
@@ -36,7 +36,7 @@ constexpr auto kAttachTimeout = 5s;
 constexpr auto kPrefillTimeout = 2s;
 constexpr auto kWorkerGrace = 1000ms;
 constexpr auto kOutputWatchdog = 1s;  // RtAudio 5.2 does not report a vanished JACK server
-constexpr int kControlTickMs = 50;     // how often the control thread checks --duration
+constexpr int kControlTickMs = 50;    // how often the control thread checks --duration
 
 std::uint32_t next_power_of_two(std::uint32_t value) {
   std::uint32_t power = 1;
@@ -61,9 +61,12 @@ RingPlan plan_rings(std::uint32_t block_frames, bool offline) {
 
 const char* phase_name(Mixer::Phase phase) {
   switch (phase) {
-    case Mixer::Phase::kPlaying: return "playing";
-    case Mixer::Phase::kStopped: return "stopped";
-    case Mixer::Phase::kResuming: return "resuming";
+    case Mixer::Phase::kPlaying:
+      return "playing";
+    case Mixer::Phase::kStopped:
+      return "stopped";
+    case Mixer::Phase::kResuming:
+      return "resuming";
   }
   return "?";
 }
@@ -124,8 +127,8 @@ class CoordinatorRun {
 
 bool CoordinatorRun::open_output(std::string& error) {
   if (offline()) {
-    offline_ = OfflineRender::open(options_.output_path, options_.sample_rate_hz,
-                                   options_.channels, error);
+    offline_ = OfflineRender::open(options_.output_path, options_.sample_rate_hz, options_.channels,
+                                   error);
     sample_rate_hz_ = options_.sample_rate_hz;
     block_frames_ = options_.block_frames;
     return offline_ != nullptr;
@@ -142,8 +145,8 @@ bool CoordinatorRun::open_output(std::string& error) {
 bool CoordinatorRun::create_segment(std::string& error) {
   rings_ = plan_rings(block_frames_, offline());
   segment_name_ = segment_name_for(options_.name, getpid());
-  segment_ = Segment::create(segment_name_, options_.workers, options_.channels,
-                             rings_.ring_frames, plan_.frequencies_hz.size(), error);
+  segment_ = Segment::create(segment_name_, options_.workers, options_.channels, rings_.ring_frames,
+                             plan_.frequencies_hz.size(), error);
   if (!segment_) return false;
   segment_name_removed_ = false;
   SegmentHeader& header = segment_->header();
@@ -216,7 +219,8 @@ void CoordinatorRun::wait_for_prefill() {
 
 void CoordinatorRun::print_startup_report() const {
   const std::uint64_t total = plan_.frequencies_hz.size();
-  std::printf("synthfarm %s: %u workers, %" PRIu64 " oscillators (pyo SineLoop, exact kernel, "
+  std::printf("synthfarm %s: %u workers, %" PRIu64
+              " oscillators (pyo SineLoop, exact kernel, "
               "scalar), feedback %g, mul %g\n",
               SYNTHFARM_VERSION, options_.workers, total, options_.feedback, options_.mul);
   if (plan_.seed) {
@@ -233,9 +237,10 @@ void CoordinatorRun::print_startup_report() const {
   } else {
     std::printf("synthfarm: output: %s, %u channels\n", output_->description().c_str(),
                 options_.channels);
-    std::printf("synthfarm: added latency %u frames (%.1f ms): each worker renders 2 buffers "
-                "ahead\n",
-                rings_.fill_target_frames, 1000.0 * rings_.fill_target_frames / sample_rate_hz_);
+    std::printf(
+        "synthfarm: added latency %u frames (%.1f ms): each worker renders 2 buffers "
+        "ahead\n",
+        rings_.fill_target_frames, 1000.0 * rings_.fill_target_frames / sample_rate_hz_);
   }
   std::printf("synthfarm: control FIFO %s (%s)\n", fifo_->path().c_str(), kControlHelp);
   for (const auto& worker : workers_) {
@@ -264,11 +269,12 @@ void CoordinatorRun::print_status(const char* label) const {
   for (const auto& worker : workers_) {
     const WorkerSlot& slot = segment_->slot(worker.index);
     const std::uint64_t blocks = slot.render_blocks.load(std::memory_order_relaxed);
-    const double load =
-        blocks ? 100.0 * slot.render_ns_total.load(std::memory_order_relaxed) /
-                     (blocks * period_us * 1e3)
-               : 0.0;
-    const char* state = worker.reaped ? "dead" : phase_name(mixer_->phase(worker.index));
+    const double load = blocks ? 100.0 * slot.render_ns_total.load(std::memory_order_relaxed) /
+                                     (blocks * period_us * 1e3)
+                               : 0.0;
+    const char* state = !worker.reaped   ? phase_name(mixer_->phase(worker.index))
+                        : shutting_down_ ? "exited"
+                                         : "dead";
     std::printf("%s worker %u: state=%s pid=%d oscillators=%u rendered_frames=%" PRIu64
                 " underrun_frames=%" PRIu64 " late_blocks=%" PRIu64 " discarded_frames=%" PRIu64
                 " render_load=%.1f%%\n",
@@ -283,8 +289,11 @@ void CoordinatorRun::print_status(const char* label) const {
 
 void CoordinatorRun::apply(const ControlCommand& command) {
   switch (command.verb) {
-    case ControlCommand::Verb::kStatus: print_status("status"); return;
-    case ControlCommand::Verb::kQuit: return;
+    case ControlCommand::Verb::kStatus:
+      print_status("status");
+      return;
+    case ControlCommand::Verb::kQuit:
+      return;
     case ControlCommand::Verb::kStop:
     case ControlCommand::Verb::kPlay: {
       const auto request = command.verb == ControlCommand::Verb::kStop ? RequestedState::kStop
@@ -332,8 +341,8 @@ void CoordinatorRun::reap_workers() {
     segment_->slot(worker.index).exited.store(1, std::memory_order_release);
     wake_always(segment_->slot(worker.index).data_ready);  // an offline render may wait on it
     if (!shutting_down_) {
-      print_error("worker " + std::to_string(worker.index) + " (pid " +
-                  std::to_string(worker.pid) + ") " + describe_wait_status(worker.wait_status) +
+      print_error("worker " + std::to_string(worker.index) + " (pid " + std::to_string(worker.pid) +
+                  ") " + describe_wait_status(worker.wait_status) +
                   "; its oscillators are silent from now on, the others play on");
     }
   }
@@ -376,10 +385,10 @@ int CoordinatorRun::control_loop() {
       if (fds[2].revents & POLLIN) {
         offline_->finish();
         if (!offline_->error().empty()) {
-          return fail(offline_->error() + "; " + offline_->path() + " holds the first " +
-                      std::to_string(static_cast<double>(offline_->frames_written()) /
-                                     sample_rate_hz_) +
-                      " s");
+          return fail(
+              offline_->error() + "; " + offline_->path() + " holds the first " +
+              std::to_string(static_cast<double>(offline_->frames_written()) / sample_rate_hz_) +
+              " s");
         }
         return kExitOk;
       }
@@ -391,8 +400,9 @@ int CoordinatorRun::control_loop() {
       last_calls = calls;
       last_progress = now;
     } else if (now - last_progress > kOutputWatchdog) {
-      return fail("the audio output stopped asking for audio for over 1 s (did the JACK or "
-                  "PulseAudio server stop?); exiting");
+      return fail(
+          "the audio output stopped asking for audio for over 1 s (did the JACK or "
+          "PulseAudio server stop?); exiting");
     }
     if (duration_frames &&
         mixer_->stats().frames.load(std::memory_order_relaxed) >= duration_frames) {
@@ -467,8 +477,7 @@ int CoordinatorRun::run() {
   teardown();
   print_status("final");
   if (offline_ && exit_code == kExitOk) {
-    std::printf("synthfarm: wrote %" PRIu64 " frames (%.3f s) to %s\n",
-                offline_->frames_written(),
+    std::printf("synthfarm: wrote %" PRIu64 " frames (%.3f s) to %s\n", offline_->frames_written(),
                 static_cast<double>(offline_->frames_written()) / sample_rate_hz_,
                 offline_->path().c_str());
     if (!offline_->error().empty()) return fail(offline_->error());

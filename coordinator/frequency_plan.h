@@ -25,7 +25,6 @@ std::vector<double> draw_frequencies_hz(std::uint64_t seed, std::uint64_t count,
 // One frequency in Hz per line. Blank lines and lines starting with '#' are skipped; anything
 // else that is not a whole finite number is an error naming the file and line. May block
 // (file I/O). Returns nullopt and sets `error` on failure.
-std::optional<std::vector<double>> read_frequency_file(const std::string& path,
-                                                       std::string& error);
+std::optional<std::vector<double>> read_frequency_file(const std::string& path, std::string& error);
 
 }  // namespace synthfarm

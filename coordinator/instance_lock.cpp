@@ -65,7 +65,9 @@ std::unique_ptr<InstanceLock> InstanceLock::acquire(const std::string& name, std
   return std::unique_ptr<InstanceLock>(new InstanceLock(fd));
 }
 
-InstanceLock::~InstanceLock() { close(fd_); }
+InstanceLock::~InstanceLock() {
+  close(fd_);
+}
 
 std::string segment_name_for(const std::string& instance_name, pid_t coordinator_pid) {
   return "synthfarm-" + instance_name + "-" + std::to_string(coordinator_pid);

@@ -22,10 +22,10 @@ void MasterStage::process(float* interleaved, std::uint32_t frames,
     }
     float fade_out_gain = 1.0f;
     if (fading_out) {
-      fade_out_gain = fade_out_count_ >= fade_frames_
-                          ? 0.0f
-                          : 1.0f - static_cast<float>(fade_out_count_ + 1) /
-                                       static_cast<float>(fade_frames_);
+      fade_out_gain =
+          fade_out_count_ >= fade_frames_
+              ? 0.0f
+              : 1.0f - static_cast<float>(fade_out_count_ + 1) / static_cast<float>(fade_frames_);
       if (fade_out_count_ < fade_frames_) ++fade_out_count_;
     }
     float* frame = interleaved + std::size_t{n} * channels;

@@ -39,7 +39,9 @@ Mixer::Mixer(const Segment& segment, bool limit_output)
   }
 }
 
-void Mixer::count_device_underflow() noexcept { add_relaxed(stats_.device_underflows, 1); }
+void Mixer::count_device_underflow() noexcept {
+  add_relaxed(stats_.device_underflows, 1);
+}
 
 std::optional<std::uint32_t> Mixer::first_short_worker(std::uint32_t frames) const noexcept {
   for (std::uint32_t w = 0; w < rings_.size(); ++w) {
@@ -101,8 +103,8 @@ void Mixer::mix_worker(std::uint32_t index, float* out, std::uint32_t frames) no
     case Phase::kPlaying:
       if (stop_requested) {
         // Fade out over this call with what the ring holds, then stop the worker.
-        const auto available = static_cast<std::uint32_t>(
-            std::min<std::uint64_t>(ring.available_frames(), frames));
+        const auto available =
+            static_cast<std::uint32_t>(std::min<std::uint64_t>(ring.available_frames(), frames));
         if (worker.phase == Phase::kPlaying && available > 0) {
           add_frames(index, out, available, true);
         }
@@ -151,29 +153,29 @@ void Mixer::add_frames(std::uint32_t index, float* out, std::uint32_t frames,
   WorkerMix& worker = workers_[index];
   const std::uint32_t fade_frames = std::max<std::uint32_t>(master_.fade_frames(), 1);
   const std::uint32_t channels = channels_;
-  rings_[index].consume(frames, [&](const float* piece, std::uint32_t piece_frames,
-                                    std::uint32_t offset) {
-    float* target = out + std::size_t{offset} * channels;
-    const std::size_t samples = std::size_t{piece_frames} * channels;
-    if (!fade_out && worker.fade_in_position >= fade_frames) {
-      for (std::size_t i = 0; i < samples; ++i) target[i] = target[i] + piece[i];
-      return;
-    }
-    for (std::uint32_t n = 0; n < piece_frames; ++n) {
-      float gain;
-      if (fade_out) {
-        gain = 1.0f - static_cast<float>(offset + n + 1) / static_cast<float>(frames);
-      } else if (worker.fade_in_position < fade_frames) {
-        gain = static_cast<float>(++worker.fade_in_position) / static_cast<float>(fade_frames);
-      } else {
-        gain = 1.0f;
-      }
-      for (std::uint32_t c = 0; c < channels; ++c) {
-        const std::size_t i = std::size_t{n} * channels + c;
-        target[i] = target[i] + piece[i] * gain;
-      }
-    }
-  });
+  rings_[index].consume(
+      frames, [&](const float* piece, std::uint32_t piece_frames, std::uint32_t offset) {
+        float* target = out + std::size_t{offset} * channels;
+        const std::size_t samples = std::size_t{piece_frames} * channels;
+        if (!fade_out && worker.fade_in_position >= fade_frames) {
+          for (std::size_t i = 0; i < samples; ++i) target[i] = target[i] + piece[i];
+          return;
+        }
+        for (std::uint32_t n = 0; n < piece_frames; ++n) {
+          float gain;
+          if (fade_out) {
+            gain = 1.0f - static_cast<float>(offset + n + 1) / static_cast<float>(frames);
+          } else if (worker.fade_in_position < fade_frames) {
+            gain = static_cast<float>(++worker.fade_in_position) / static_cast<float>(fade_frames);
+          } else {
+            gain = 1.0f;
+          }
+          for (std::uint32_t c = 0; c < channels; ++c) {
+            const std::size_t i = std::size_t{n} * channels + c;
+            target[i] = target[i] + piece[i] * gain;
+          }
+        }
+      });
 }
 
 }  // namespace synthfarm

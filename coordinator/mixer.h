@@ -56,7 +56,7 @@ class Mixer {
  private:
   struct WorkerMix {
     Phase phase = Phase::kPlaying;
-    std::uint64_t owed_frames = 0;      // silence played that the worker still has to deliver
+    std::uint64_t owed_frames = 0;       // silence played that the worker still has to deliver
     std::uint32_t fade_in_position = 0;  // < fade frames while fading in after `play`
   };
 

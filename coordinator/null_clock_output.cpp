@@ -17,13 +17,13 @@ std::int64_t to_ns(const timespec& time) {
 }
 
 timespec from_ns(std::int64_t ns) {
-  return timespec{static_cast<time_t>(ns / kNanosPerSecond), static_cast<long>(ns % kNanosPerSecond)};
+  return timespec{static_cast<time_t>(ns / kNanosPerSecond),
+                  static_cast<long>(ns % kNanosPerSecond)};
 }
 
 class NullClockOutput final : public AudioOutput {
  public:
-  NullClockOutput(std::uint32_t sample_rate_hz, std::uint32_t buffer_frames,
-                  std::uint32_t channels)
+  NullClockOutput(std::uint32_t sample_rate_hz, std::uint32_t buffer_frames, std::uint32_t channels)
       : sample_rate_hz_(sample_rate_hz),
         buffer_frames_(buffer_frames),
         buffer_(std::size_t{buffer_frames} * channels) {}
@@ -65,8 +65,7 @@ class NullClockOutput final : public AudioOutput {
     // Split into whole seconds and a remainder so the product never overflows 64 bits.
     const auto deadline_ns = [&](std::uint64_t k) {
       const std::uint64_t frames = k * buffer_frames_;
-      return start_ns +
-             static_cast<std::int64_t>(frames / sample_rate_hz_) * kNanosPerSecond +
+      return start_ns + static_cast<std::int64_t>(frames / sample_rate_hz_) * kNanosPerSecond +
              static_cast<std::int64_t>((frames % sample_rate_hz_) * kNanosPerSecond /
                                        sample_rate_hz_);
     };

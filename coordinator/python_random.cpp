@@ -31,8 +31,8 @@ std::array<std::uint32_t, kStateWords> init_by_array(const std::vector<std::uint
     if (j >= key.size()) j = 0;
   }
   for (std::size_t k = kStateWords - 1; k > 0; --k) {
-    mt[i] = (mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1566083941u)) -
-            static_cast<std::uint32_t>(i);
+    mt[i] =
+        (mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1566083941u)) - static_cast<std::uint32_t>(i);
     ++i;
     if (i >= kStateWords) {
       mt[0] = mt[kStateWords - 1];

@@ -26,28 +26,40 @@ void quiet_audio_libraries() {
 
 RtAudio::Api to_rtaudio_api(AudioApi api) {
   switch (api) {
-    case AudioApi::kJack: return RtAudio::UNIX_JACK;
-    case AudioApi::kPulse: return RtAudio::LINUX_PULSE;
-    case AudioApi::kAlsa: return RtAudio::LINUX_ALSA;
-    default: return RtAudio::UNSPECIFIED;
+    case AudioApi::kJack:
+      return RtAudio::UNIX_JACK;
+    case AudioApi::kPulse:
+      return RtAudio::LINUX_PULSE;
+    case AudioApi::kAlsa:
+      return RtAudio::LINUX_ALSA;
+    default:
+      return RtAudio::UNSPECIFIED;
   }
 }
 
 std::string api_label(AudioApi api) {
   switch (api) {
-    case AudioApi::kJack: return "JACK";
-    case AudioApi::kPulse: return "PulseAudio";
-    case AudioApi::kAlsa: return "ALSA";
-    default: return audio_api_name(api);
+    case AudioApi::kJack:
+      return "JACK";
+    case AudioApi::kPulse:
+      return "PulseAudio";
+    case AudioApi::kAlsa:
+      return "ALSA";
+    default:
+      return audio_api_name(api);
   }
 }
 
 std::string advice_for(AudioApi api) {
   switch (api) {
-    case AudioApi::kJack: return "is jackd running, as this user, with this JACK_DEFAULT_SERVER?";
-    case AudioApi::kPulse: return "is a PulseAudio (or pipewire-pulse) server running?";
-    case AudioApi::kAlsa: return "is there a sound card (see `aplay -l`) that nothing else holds?";
-    default: return "";
+    case AudioApi::kJack:
+      return "is jackd running, as this user, with this JACK_DEFAULT_SERVER?";
+    case AudioApi::kPulse:
+      return "is a PulseAudio (or pipewire-pulse) server running?";
+    case AudioApi::kAlsa:
+      return "is there a sound card (see `aplay -l`) that nothing else holds?";
+    default:
+      return "";
   }
 }
 
@@ -70,9 +82,8 @@ class RtAudioOutput final : public AudioOutput {
   }
 
   std::string description() const override {
-    return api_label(api_) + " device '" + device_name_ + "', " +
-           std::to_string(sample_rate_hz_) + " Hz, " + std::to_string(buffer_frames_) +
-           " frames per buffer";
+    return api_label(api_) + " device '" + device_name_ + "', " + std::to_string(sample_rate_hz_) +
+           " Hz, " + std::to_string(buffer_frames_) + " frames per buffer";
   }
   std::uint32_t sample_rate_hz() const override { return sample_rate_hz_; }
   std::uint32_t buffer_frames() const override { return buffer_frames_; }
@@ -104,8 +115,8 @@ class RtAudioOutput final : public AudioOutput {
   }
 
   // Thread: the device's audio callback. RT-safe: only the mixer, which never blocks.
-  static int callback(void* output, void*, unsigned int frames, double,
-                      RtAudioStreamStatus status, void* user) noexcept {
+  static int callback(void* output, void*, unsigned int frames, double, RtAudioStreamStatus status,
+                      void* user) noexcept {
     auto* self = static_cast<RtAudioOutput*>(user);
     if (status & RTAUDIO_OUTPUT_UNDERFLOW) self->mixer_->count_device_underflow();
     self->mixer_->mix(static_cast<float*>(output), frames);
@@ -155,8 +166,8 @@ std::unique_ptr<AudioOutput> open_rtaudio_output(AudioApi api, std::uint32_t sam
     }
     if (api == AudioApi::kJack && !info.sampleRates.empty() &&
         info.sampleRates.front() != sample_rate_hz) {
-      error = "the JACK server runs at " + std::to_string(info.sampleRates.front()) +
-              " Hz, not " + std::to_string(sample_rate_hz) + " Hz; use --sample-rate " +
+      error = "the JACK server runs at " + std::to_string(info.sampleRates.front()) + " Hz, not " +
+              std::to_string(sample_rate_hz) + " Hz; use --sample-rate " +
               std::to_string(info.sampleRates.front());
       return nullptr;
     }
@@ -169,8 +180,8 @@ std::unique_ptr<AudioOutput> open_rtaudio_output(AudioApi api, std::uint32_t sam
     stream_options.priority = 80;
     // PulseAudio delivers in bursts with two buffers (../shared/AUDIO-SERVERS.md).
     if (api == AudioApi::kPulse) stream_options.numberOfBuffers = 4;
-    auto output = std::make_unique<RtAudioOutput>(api, std::move(audio), info.name,
-                                                  sample_rate_hz, buffer_frames);
+    auto output = std::make_unique<RtAudioOutput>(api, std::move(audio), info.name, sample_rate_hz,
+                                                  buffer_frames);
     output->open_stream(parameters, stream_options);
     if (output->buffer_frames() == 0 || output->buffer_frames() > kMaxBlockFrames) {
       error = label + " granted " + std::to_string(output->buffer_frames()) +

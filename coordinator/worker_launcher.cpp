@@ -28,9 +28,8 @@ std::optional<WorkerProcess> spawn_worker(const std::string& executable,
                                           std::string& error) {
   const std::string index_text = std::to_string(index);
   const std::string pid_text = std::to_string(getpid());
-  const char* argv[] = {executable.c_str(), "--segment",         segment_name.c_str(),
-                        "--index",          index_text.c_str(), "--coordinator-pid",
-                        pid_text.c_str(),   nullptr};
+  const char* argv[] = {executable.c_str(), "--segment",         segment_name.c_str(), "--index",
+                        index_text.c_str(), "--coordinator-pid", pid_text.c_str(),     nullptr};
 
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
@@ -54,8 +53,8 @@ std::optional<WorkerProcess> spawn_worker(const std::string& executable,
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (result != 0) {
-    error = "cannot start worker " + index_text + " (" + executable + "): " +
-            std::strerror(result) +
+    error = "cannot start worker " + index_text + " (" + executable +
+            "): " + std::strerror(result) +
             (result == ENOENT ? " (synthfarm-worker must sit beside synthfarm; rebuild)" : "");
     return std::nullopt;
   }

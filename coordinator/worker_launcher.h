@@ -15,7 +15,7 @@ namespace synthfarm {
 struct WorkerProcess {
   std::uint32_t index = 0;
   pid_t pid = -1;
-  int pidfd = -1;       // readable when the process has exited
+  int pidfd = -1;  // readable when the process has exited
   bool reaped = false;
   int wait_status = 0;  // as from waitpid, once reaped
 };

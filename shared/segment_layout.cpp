@@ -25,8 +25,8 @@ SegmentGeometry compute_segment_geometry(std::uint32_t worker_count, std::uint32
   geometry.ring_bytes =
       round_up_to_cache_line(std::uint64_t{ring_frames} * channels * sizeof(float));
   geometry.frequency_table_offset = geometry.rings_offset + geometry.ring_bytes * worker_count;
-  geometry.segment_bytes = round_up_to_cache_line(geometry.frequency_table_offset +
-                                                  oscillator_total * sizeof(double));
+  geometry.segment_bytes =
+      round_up_to_cache_line(geometry.frequency_table_offset + oscillator_total * sizeof(double));
   return geometry;
 }
 
@@ -55,8 +55,7 @@ std::string check_segment_header(const SegmentHeader& header, std::uint64_t mapp
            ", not a power of two";
   }
   if (header.block_frames == 0 || header.block_frames > kMaxBlockFrames ||
-      header.fill_target_frames > header.ring_frames ||
-      header.block_frames > header.ring_frames) {
+      header.fill_target_frames > header.ring_frames || header.block_frames > header.ring_frames) {
     return "segment fields 'block_frames' " + std::to_string(header.block_frames) +
            ", 'fill_target_frames' " + std::to_string(header.fill_target_frames) +
            " and 'ring_frames' " + std::to_string(header.ring_frames) + " are inconsistent";

@@ -86,10 +86,10 @@ struct alignas(kCacheLineBytes) WorkerSlot {
 
   // Consumer side: written by the coordinator's mixer.
   alignas(kCacheLineBytes) std::atomic<std::uint64_t> read_pos{0};  // frames ever consumed
-  std::atomic<std::uint32_t> granted_state{0};                     // GrantedState
+  std::atomic<std::uint32_t> granted_state{0};                      // GrantedState
   WakeWord space_ready;  // the worker sleeps here when its ring is full or it is stopped
-  std::atomic<std::uint64_t> underrun_frames{0};  // frames of silence played for this worker
-  std::atomic<std::uint64_t> late_blocks{0};      // callbacks in which this worker was short
+  std::atomic<std::uint64_t> underrun_frames{0};   // frames of silence played for this worker
+  std::atomic<std::uint64_t> late_blocks{0};       // callbacks in which this worker was short
   std::atomic<std::uint64_t> discarded_frames{0};  // late frames dropped to rejoin the timeline
 
   // Control side: written by the coordinator's control thread.
@@ -101,8 +101,7 @@ static_assert(sizeof(SegmentHeader) % kCacheLineBytes == 0);
 static_assert(sizeof(WorkerSlot) % kCacheLineBytes == 0);
 static_assert(offsetof(WorkerSlot, write_pos) % kCacheLineBytes == 0);
 static_assert(offsetof(WorkerSlot, read_pos) % kCacheLineBytes == 0);
-static_assert(offsetof(WorkerSlot, read_pos) - offsetof(WorkerSlot, write_pos) >=
-              kCacheLineBytes);
+static_assert(offsetof(WorkerSlot, read_pos) - offsetof(WorkerSlot, write_pos) >= kCacheLineBytes);
 
 // Where everything lives inside a segment of a given shape. Both sides compute it; a worker
 // refuses a segment whose header disagrees with what it computes.
@@ -115,13 +114,14 @@ struct SegmentGeometry {
 };
 
 SegmentGeometry compute_segment_geometry(std::uint32_t worker_count, std::uint32_t channels,
-                                         std::uint32_t ring_frames,
-                                         std::uint64_t oscillator_total);
+                                         std::uint32_t ring_frames, std::uint64_t oscillator_total);
 
 // Checks a header against this build's layout. Returns an empty string when it matches, or a
 // message naming the first field that differs.
 std::string check_segment_header(const SegmentHeader& header, std::uint64_t mapped_bytes);
 
-inline bool is_power_of_two(std::uint64_t value) { return value && !(value & (value - 1)); }
+inline bool is_power_of_two(std::uint64_t value) {
+  return value && !(value & (value - 1));
+}
 
 }  // namespace synthfarm

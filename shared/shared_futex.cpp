@@ -26,8 +26,8 @@ bool futex_wait_shared(std::atomic<std::uint32_t>& word, std::uint32_t expected,
 }
 
 void futex_wake_shared(std::atomic<std::uint32_t>& word) noexcept {
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, INT_MAX, nullptr,
-          nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, INT_MAX, nullptr, nullptr,
+          0);
 }
 
 }  // namespace synthfarm

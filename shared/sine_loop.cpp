@@ -65,9 +65,13 @@ SineLoopGroup::SineLoopGroup(std::span<const double> frequencies_hz, double samp
   set_mul(mul);
 }
 
-void SineLoopGroup::set_feedback(double feedback) noexcept { feed_ = sineloop_feed(feedback); }
+void SineLoopGroup::set_feedback(double feedback) noexcept {
+  feed_ = sineloop_feed(feedback);
+}
 
-void SineLoopGroup::set_mul(double mul) noexcept { mul_ = static_cast<float>(mul); }
+void SineLoopGroup::set_mul(double mul) noexcept {
+  mul_ = static_cast<float>(mul);
+}
 
 void SineLoopGroup::render(float* out, std::uint32_t frames) noexcept {
   frames = std::min(frames, max_block_frames_);

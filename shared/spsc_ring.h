@@ -37,11 +37,14 @@ class SpscRing {
   // Frames the ring holds, as the producer sees it (it can only be more than the true value).
   std::uint64_t filled_frames_for_producer() const noexcept {
     const std::uint64_t write = write_pos_.load(std::memory_order_relaxed);  // own index
-    const std::uint64_t read = read_pos_.load(std::memory_order_acquire);  // pairs: consumer's release
+    const std::uint64_t read =
+        read_pos_.load(std::memory_order_acquire);  // pairs: consumer's release
     return write - read;
   }
 
-  std::uint64_t free_frames() const noexcept { return capacity_frames_ - filled_frames_for_producer(); }
+  std::uint64_t free_frames() const noexcept {
+    return capacity_frames_ - filled_frames_for_producer();
+  }
 
   // Copies `frame_count` interleaved frames in and publishes them. Precondition:
   // frame_count <= free_frames().
@@ -56,7 +59,8 @@ class SpscRing {
 
   std::uint64_t available_frames() const noexcept {
     const std::uint64_t read = read_pos_.load(std::memory_order_relaxed);  // own index
-    const std::uint64_t write = write_pos_.load(std::memory_order_acquire);  // pairs: producer's release
+    const std::uint64_t write =
+        write_pos_.load(std::memory_order_acquire);  // pairs: producer's release
     return write - read;
   }
 
@@ -79,7 +83,7 @@ class SpscRing {
   // Drops `frame_count` frames without reading them. Precondition: <= available_frames().
   void skip(std::uint64_t frame_count) noexcept {
     const std::uint64_t read = read_pos_.load(std::memory_order_relaxed);  // own index
-    read_pos_.store(read + frame_count, std::memory_order_release);      // as in consume()
+    read_pos_.store(read + frame_count, std::memory_order_release);        // as in consume()
   }
 
   // Copies the next frames out. Convenience for tests and offline tools.

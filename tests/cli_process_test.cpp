@@ -72,8 +72,8 @@ class SynthfarmRun {
       : name_(testing::unique_instance_name(test_name)), control_(directory_.file("control")) {}
 
   void start(const std::vector<std::string>& arguments) {
-    std::vector<std::string> argv{testing::built_program("synthfarm"), "--name", name_,
-                                  "--control", control_};
+    std::vector<std::string> argv{testing::built_program("synthfarm"), "--name", name_, "--control",
+                                  control_};
     argv.insert(argv.end(), arguments.begin(), arguments.end());
     process_ = std::make_unique<ChildProcess>(argv);
   }
@@ -131,7 +131,9 @@ struct PyoVector {
   const char* mul;
 };
 
-void PrintTo(const PyoVector& vector, std::ostream* out) { *out << vector.name; }
+void PrintTo(const PyoVector& vector, std::ostream* out) {
+  *out << vector.name;
+}
 
 class PyoVectorThroughTheCommandLine : public ::testing::TestWithParam<PyoVector> {};
 
@@ -142,8 +144,8 @@ TEST_P(PyoVectorThroughTheCommandLine, RendersBitIdenticalToPyo) {
   SynthfarmRun run(std::string("vector-") + vector.name);
   const std::string output = run.file("out.wav");
   run.start({"--workers", "1", "--freqs-file", vector_path(std::string(vector.name) + ".freqs"),
-             "--feedback", "0.1", "--mul", vector.mul, "--sample-rate", "48000", "--output",
-             output, "--duration", "1"});
+             "--feedback", "0.1", "--mul", vector.mul, "--sample-rate", "48000", "--output", output,
+             "--duration", "1"});
   const auto workers = run.wait_for_workers(1);
   run.expect_exit(0, workers);
   const Audio rendered = read_wav(output);
@@ -170,8 +172,8 @@ INSTANTIATE_TEST_SUITE_P(AllReferenceVectors, PyoVectorThroughTheCommandLine,
 TEST(SeededRender, Seed500ReproducesPyosGroup500Vector) {
   SynthfarmRun run("seed500");
   const std::string output = run.file("out.wav");
-  run.start({"--workers", "1", "--sines", "500", "--seed", "500", "--output", output,
-             "--duration", "1"});
+  run.start(
+      {"--workers", "1", "--sines", "500", "--seed", "500", "--output", output, "--duration", "1"});
   run.expect_exit(0, run.wait_for_workers(1));
   EXPECT_EQ(max_abs_error(read_wav(output).samples, read_raw_f32(vector_path("group500_seed.f32"))),
             0.0);
@@ -180,16 +182,16 @@ TEST(SeededRender, Seed500ReproducesPyosGroup500Vector) {
 // What synthfarm must produce for `workers` x `sines` seeded oscillators, computed in this
 // process with the same kernel: each group summed on its own, the groups added in worker order,
 // then the master stage (pyo's fade-in), as DESIGN.md describes the multi-process mix.
-std::vector<float> in_process_render(std::uint32_t workers, std::uint32_t sines,
-                                     std::uint64_t seed, std::uint32_t frames) {
+std::vector<float> in_process_render(std::uint32_t workers, std::uint32_t sines, std::uint64_t seed,
+                                     std::uint32_t frames) {
   constexpr std::uint32_t kChannels = 2;
   constexpr std::uint32_t kBlock = 256;
   const auto frequencies = draw_frequencies_hz(seed, std::uint64_t{workers} * sines, 400, 800);
   std::vector<SineLoopGroup> groups;
   for (const auto& group : deal_contiguous_groups(frequencies.size(), workers)) {
-    groups.emplace_back(std::span(frequencies).subspan(group.first_oscillator,
-                                                       group.oscillator_count),
-                        48000.0, 0.1, 0.005, kChannels, kBlock);
+    groups.emplace_back(
+        std::span(frequencies).subspan(group.first_oscillator, group.oscillator_count), 48000.0,
+        0.1, 0.005, kChannels, kBlock);
   }
   MasterStage master(48000, /*limit_output=*/false);
   std::vector<float> output(std::size_t{frames} * kChannels);
@@ -255,8 +257,8 @@ TEST(NullClockRun, ABadFifoLineIsReportedAndChangesNothing) {
   EXPECT_TRUE(run.process().wait_for_stderr(std::regex("'stop 7': there is no worker 7"), 5s));
   EXPECT_TRUE(run.process().wait_for_stderr(std::regex("'dance': unknown command"), 5s));
   run.send_command("status");
-  EXPECT_TRUE(run.process().wait_for_stdout(
-      std::regex("status worker 1: state=playing"), 5s)) << run.process().stdout_text();
+  EXPECT_TRUE(run.process().wait_for_stdout(std::regex("status worker 1: state=playing"), 5s))
+      << run.process().stdout_text();
   run.send_command("quit");
   run.expect_exit(0, workers);
 }
@@ -283,7 +285,9 @@ struct BadCommandLine {
   std::string message;  // a regex the one stderr line must contain
 };
 
-void PrintTo(const BadCommandLine& bad, std::ostream* out) { *out << bad.name; }
+void PrintTo(const BadCommandLine& bad, std::ostream* out) {
+  *out << bad.name;
+}
 
 class BadCommandLineIsRefused : public ::testing::TestWithParam<BadCommandLine> {};
 
@@ -306,16 +310,21 @@ INSTANTIATE_TEST_SUITE_P(
     EveryKindOfBadValue, BadCommandLineIsRefused,
     ::testing::Values(
         BadCommandLine{"WorkersZero", {"--workers", "0"}, "--workers: 0 is out of range"},
-        BadCommandLine{"WorkersNegative", {"--workers", "-3"}, "--workers: '-3' is not a whole number"},
+        BadCommandLine{
+            "WorkersNegative", {"--workers", "-3"}, "--workers: '-3' is not a whole number"},
         BadCommandLine{"SinesZero", {"--sines", "0"}, "--sines: 0 is out of range"},
         BadCommandLine{"SinesAbsurd", {"--sines", "999999999999"}, "--sines: .* out of range"},
-        BadCommandLine{"MinAboveMax", {"--freq-min", "900", "--freq-max", "800"}, "--freq-min: is above"},
+        BadCommandLine{
+            "MinAboveMax", {"--freq-min", "900", "--freq-max", "800"}, "--freq-min: is above"},
         BadCommandLine{"UnknownApi", {"--audio", "oss"}, "--audio: unknown audio API 'oss'"},
-        BadCommandLine{"OutputWithoutDuration", {"--output", "x.wav"}, "--output: .*needs --duration"},
-        BadCommandLine{"UnreadableFreqsFile", {"--freqs-file", kMissingFile}, "--freqs-file: cannot read"},
-        BadCommandLine{"FreqsFileWithText", {"--freqs-file", std::string(SYNTHFARM_TEST_DATA_DIR) +
-                                            "/pyo-vectors/README.md"},
-                       "--freqs-file: .*README.md:[0-9]+: .* is not a frequency"},
+        BadCommandLine{
+            "OutputWithoutDuration", {"--output", "x.wav"}, "--output: .*needs --duration"},
+        BadCommandLine{
+            "UnreadableFreqsFile", {"--freqs-file", kMissingFile}, "--freqs-file: cannot read"},
+        BadCommandLine{
+            "FreqsFileWithText",
+            {"--freqs-file", std::string(SYNTHFARM_TEST_DATA_DIR) + "/pyo-vectors/README.md"},
+            "--freqs-file: .*README.md:[0-9]+: .* is not a frequency"},
         BadCommandLine{"FeedbackNan", {"--feedback", "nan"}, "--feedback: 'nan' is not a number"},
         BadCommandLine{"UnknownOption", {"--bogus"}, "unrecognised option '--bogus'"}),
     [](const auto& info) { return info.param.name; });

@@ -14,6 +14,8 @@ bool arm_parent_death_signal(pid_t coordinator_pid) noexcept {
   return coordinator_alive(coordinator_pid);
 }
 
-bool coordinator_alive(pid_t coordinator_pid) noexcept { return getppid() == coordinator_pid; }
+bool coordinator_alive(pid_t coordinator_pid) noexcept {
+  return getppid() == coordinator_pid;
+}
 
 }  // namespace synthfarm

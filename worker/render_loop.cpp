@@ -50,7 +50,8 @@ LoopEnd render_until_shutdown(const Segment& segment, std::uint32_t index, pid_t
   while (!shutdown()) {
     if (stopped()) {
       // A stopped worker costs no CPU: it sleeps until the mixer grants rendering again.
-      sleep_until_ready(slot.space_ready, [&] { return shutdown() || !stopped(); }, kIdleRecheck);
+      sleep_until_ready(
+          slot.space_ready, [&] { return shutdown() || !stopped(); }, kIdleRecheck);
       if (!coordinator_alive(coordinator_pid)) return LoopEnd::kParentGone;
       continue;
     }
@@ -88,8 +89,8 @@ LoopEnd render_until_shutdown(const Segment& segment, std::uint32_t index, pid_t
 }  // namespace
 
 int run_worker(const WorkerArguments& arguments) {
-  const std::string who = "synthfarm-worker " + std::to_string(arguments.worker_index) +
-                          " (pid " + std::to_string(getpid()) + ")";
+  const std::string who = "synthfarm-worker " + std::to_string(arguments.worker_index) + " (pid " +
+                          std::to_string(getpid()) + ")";
   if (!arm_parent_death_signal(arguments.coordinator_pid)) {
     std::fprintf(stderr, "%s: coordinator (pid %d) is not my parent or is gone; leaving\n",
                  who.c_str(), arguments.coordinator_pid);
@@ -116,10 +117,9 @@ int run_worker(const WorkerArguments& arguments) {
   WorkerSlot& slot = segment->slot(arguments.worker_index);
   const auto frequencies =
       segment->frequencies_hz().subspan(slot.first_oscillator, slot.oscillator_count);
-  SineLoopGroup group(frequencies, header.sample_rate_hz,
-                      slot.feedback.load(std::memory_order_relaxed),
-                      slot.mul.load(std::memory_order_relaxed), header.channels,
-                      header.block_frames);
+  SineLoopGroup group(
+      frequencies, header.sample_rate_hz, slot.feedback.load(std::memory_order_relaxed),
+      slot.mul.load(std::memory_order_relaxed), header.channels, header.block_frames);
   std::vector<float> block_buffer(std::size_t{header.block_frames} * header.channels);
 
   slot.worker_pid.store(getpid(), std::memory_order_relaxed);
@@ -127,9 +127,10 @@ int run_worker(const WorkerArguments& arguments) {
   slot.attached.store(1, std::memory_order_release);
   wake_always(segment->header().attach_wake);
 
-  switch (render_until_shutdown(*segment, arguments.worker_index, arguments.coordinator_pid,
-                                group, block_buffer)) {
-    case LoopEnd::kShutdown: return 0;
+  switch (render_until_shutdown(*segment, arguments.worker_index, arguments.coordinator_pid, group,
+                                block_buffer)) {
+    case LoopEnd::kShutdown:
+      return 0;
     case LoopEnd::kParentGone:
       std::fprintf(stderr, "%s: coordinator (pid %d) is gone; leaving\n", who.c_str(),
                    arguments.coordinator_pid);

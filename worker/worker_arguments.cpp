@@ -12,10 +12,10 @@ std::variant<WorkerArguments, std::string> parse_worker_arguments(int argc,
   po::options_description description(
       "synthfarm-worker: renders one group of oscillators for a synthfarm coordinator.\n"
       "It is started by `synthfarm`; running it by hand is only useful for debugging");
-  description.add_options()
-      ("segment", po::value<std::string>()->required(), "shared memory segment name")
-      ("index", po::value<std::uint32_t>()->required(), "this worker's slot, from 0")
-      ("coordinator-pid", po::value<int>()->required(), "pid of the coordinator");
+  description.add_options()("segment", po::value<std::string>()->required(),
+                            "shared memory segment name")(
+      "index", po::value<std::uint32_t>()->required(), "this worker's slot, from 0")(
+      "coordinator-pid", po::value<int>()->required(), "pid of the coordinator");
   po::variables_map values;
   try {
     po::store(po::parse_command_line(argc, argv, description), values);

@@ -38,8 +38,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
   std::vector<char*> environment;
   for (auto& entry : environment_text) environment.push_back(entry.data());
   environment.push_back(nullptr);
-  const int result = posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, args.data(),
-                                 environment.data());
+  const int result =
+      posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, args.data(), environment.data());
   posix_spawn_file_actions_destroy(&actions);
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -101,9 +101,9 @@ void ChildProcess::send_signal(int signal_number) {
   if (!reaped_) kill(pid_, signal_number);
 }
 
-std::optional<std::vector<std::string>> ChildProcess::wait_for(
-    std::string ChildProcess::*stream, const std::regex& pattern,
-    std::chrono::milliseconds timeout) {
+std::optional<std::vector<std::string>> ChildProcess::wait_for(std::string ChildProcess::*stream,
+                                                               const std::regex& pattern,
+                                                               std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   std::optional<std::vector<std::string>> found;
   changed_.wait_for(lock, timeout, [&] {

@@ -37,17 +37,17 @@ class ChildProcess {
   // Waits until stdout (or stderr) holds a match for `pattern`; returns the first match's
   // captures as strings (index 0: the whole match), or nullopt on timeout.
   std::optional<std::vector<std::string>> wait_for_stdout(const std::regex& pattern,
-                                             std::chrono::milliseconds timeout);
+                                                          std::chrono::milliseconds timeout);
   std::optional<std::vector<std::string>> wait_for_stderr(const std::regex& pattern,
-                                             std::chrono::milliseconds timeout);
+                                                          std::chrono::milliseconds timeout);
 
   std::string stdout_text();
   std::string stderr_text();
 
  private:
   std::optional<std::vector<std::string>> wait_for(std::string ChildProcess::*stream,
-                                      const std::regex& pattern,
-                                      std::chrono::milliseconds timeout);
+                                                   const std::regex& pattern,
+                                                   std::chrono::milliseconds timeout);
   pid_t pid_ = -1;
   bool reaped_ = false;
   int wait_status_ = 0;
