@@ -45,7 +45,7 @@ class NullClockOutput final : public AudioOutput {
     // or an rtprio limit); without it the clock still runs, with more jitter.
     sched_param parameters{};
     parameters.sched_priority = 70;
-    pthread_setschedparam(thread_.native_handle(), SCHED_FIFO, &parameters) == 0;
+    pthread_setschedparam(thread_.native_handle(), SCHED_FIFO, &parameters);
     return true;
   }
 

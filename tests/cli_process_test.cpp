@@ -160,8 +160,8 @@ INSTANTIATE_TEST_SUITE_P(AllReferenceVectors, PyoVectorThroughTheCommandLine,
                          ::testing::Values(PyoVector{"single_440_fb0.1", "1"},
                                            PyoVector{"stereo8_fb0.1", "0.1"},
                                            PyoVector{"group500_seed", "0.005"}),
-                         [](const auto& info) {
-                           std::string name = info.param.name;  // gtest names: [A-Za-z0-9_]
+                         [](const auto& param_info) {
+                           std::string name = param_info.param.name;  // gtest names: [A-Za-z0-9_]
                            for (char& c : name) {
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            }
@@ -275,7 +275,9 @@ TEST_P(SignalEndsRun, FadesOutStopsWorkersAndExitsZero) {
 }
 
 INSTANTIATE_TEST_SUITE_P(IntTermHup, SignalEndsRun, ::testing::Values(SIGINT, SIGTERM, SIGHUP),
-                         [](const auto& info) { return std::string(sigabbrev_np(info.param)); });
+                         [](const auto& param_info) {
+                           return std::string(sigabbrev_np(param_info.param));
+                         });
 
 // --- Bad command lines: exit 2 with a message naming the option, before anything starts.
 
@@ -327,7 +329,7 @@ INSTANTIATE_TEST_SUITE_P(
             "--freqs-file: .*README.md:[0-9]+: .* is not a frequency"},
         BadCommandLine{"FeedbackNan", {"--feedback", "nan"}, "--feedback: 'nan' is not a number"},
         BadCommandLine{"UnknownOption", {"--bogus"}, "unrecognised option '--bogus'"}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& param_info) { return param_info.param.name; });
 
 }  // namespace
 }  // namespace synthfarm
