@@ -82,7 +82,8 @@ po::options_description describe_options() {
       "printed at start-up so a run can be repeated)")(
       "freqs-file", po::value<std::string>(),
       "read frequencies in Hz from FILE, one per line ('#' comments allowed), dealt to the "
-      "workers in contiguous groups; excludes --sines and the seed");
+      "workers in contiguous groups; excludes --sines and --seed (default: none, the frequencies "
+      "are drawn)");
 
   po::options_description audio("Audio");
   audio.add_options()(
@@ -95,7 +96,8 @@ po::options_description describe_options() {
       "channels", po::value<std::string>(),
       "output channels; oscillator k of a worker plays on channel k % channels (default 2)")(
       "output", po::value<std::string>(),
-      "render offline into FILE.wav (float32, as fast as the workers can); needs --duration")(
+      "render offline into FILE.wav (float32, as fast as the workers can); needs --duration "
+      "(default: none, play in real time)")(
       "duration", po::value<std::string>(),
       "seconds to play or render; ends a real-time run (default: until quit)");
 
