@@ -1,0 +1,933 @@
+// The real-time path through a real JACK server: synthfarm plays into JACK, a capture client
+// inside this test process records what it sends, and the recording is compared with an
+// offline render of the same configuration (bit for bit) and checked against control FIFO
+// commands.
+//
+// Needs a running JACK server (scripts/test starts `jackd -d dummy`). Without one the tests
+// are skipped, or fail when SYNTHFARM_REQUIRE_JACK=1.
+//
+// Tolerances, and why: jackd runs without real-time scheduling on a shared, noisy machine, so
+// a worker is sometimes late. The mixer then plays silence for that worker in place of its
+// frames and never plays them later (coordinator/mixer.h). A captured frame may therefore be
+// the full sum, the sum of the workers that were on time, or silence, but never anything
+// else, and never shifted in time; at least 90% of the frames must be the full sum. Callback
+// counts and rates are asserted within ±15%. Every wait is bounded: a hang is a failure.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <jack/jack.h>
+#include <sndfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "coordinator/cli_options.h"
+#include "coordinator/frequency_plan.h"
+#include "tests/support/child_process.h"
+
+namespace synthfarm {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ChildProcess;
+using testing::TempDir;
+
+constexpr std::uint32_t kChannels = 2;
+constexpr auto kStartupTimeout = 10s;  // start-up report on stdout (workers attach within 5 s)
+constexpr auto kPortTimeout = 5s;      // synthfarm's JACK ports after the start-up report
+constexpr auto kCommandTimeout = 3s;   // a FIFO command's echo or status report on stdout
+constexpr auto kExitTimeout = 3s;      // the child's exit after its end (--duration or quit)
+
+// ---------------------------------------------------------------------------------------------
+// A JACK client in this process that records its input ports into preallocated buffers.
+
+class JackCapture {
+ public:
+  // Opens a client named `client_name` without starting a server. Returns nullptr and sets
+  // `error` when no JACK server answers. May block (talks to the server); allocates.
+  static std::unique_ptr<JackCapture> open(const std::string& client_name, std::string& error) {
+    jack_status_t status{};
+    jack_client_t* client = jack_client_open(client_name.c_str(), JackNoStartServer, &status);
+    if (!client) {
+      std::ostringstream text;
+      text << "jack_client_open failed (status 0x" << std::hex << status << std::dec
+           << "): no JACK server '"
+           << (std::getenv("JACK_DEFAULT_SERVER") ? std::getenv("JACK_DEFAULT_SERVER") : "default")
+           << "' answers (is jackd running with this JACK_DEFAULT_SERVER?)";
+      error = text.str();
+      return nullptr;
+    }
+    return std::unique_ptr<JackCapture>(new JackCapture(client));
+  }
+
+  ~JackCapture() {
+    jack_deactivate(client_);
+    jack_client_close(client_);
+  }
+  JackCapture(const JackCapture&) = delete;
+  JackCapture& operator=(const JackCapture&) = delete;
+
+  std::uint32_t sample_rate_hz() const { return jack_get_sample_rate(client_); }
+  std::uint32_t buffer_frames() const { return jack_get_buffer_size(client_); }
+  std::string name() const { return jack_get_client_name(client_); }
+
+  // Registers `channels` input ports, sizes the recording for `capacity_frames` and activates
+  // the client. Not armed yet: the callback records nothing until arm(). Allocates.
+  bool start(std::uint32_t channels, std::uint64_t capacity_frames, std::string& error) {
+    for (std::uint32_t c = 0; c < channels; ++c) {
+      const std::string port_name = "in_" + std::to_string(c);
+      jack_port_t* port = jack_port_register(client_, port_name.c_str(), JACK_DEFAULT_AUDIO_TYPE,
+                                             JackPortIsInput, 0);
+      if (!port) {
+        error = "cannot register the capture port " + port_name;
+        return false;
+      }
+      ports_.push_back(port);
+      recording_.emplace_back(capacity_frames, 0.0f);
+    }
+    capacity_frames_ = capacity_frames;
+    xruns_at_cycle_.assign(capacity_frames / buffer_frames() + 1, 0);
+    if (jack_set_process_callback(client_, &JackCapture::process, this) != 0 ||
+        jack_set_xrun_callback(client_, &JackCapture::count_xrun, this) != 0 ||
+        jack_activate(client_) != 0) {
+      error = "cannot activate the capture client";
+      return false;
+    }
+    return true;
+  }
+
+  // Full names of the audio output ports of the JACK client `owner`, in registration order.
+  std::vector<std::string> output_ports_of(const std::string& owner) const {
+    std::vector<std::string> names;
+    const std::string pattern = "^" + owner + ":";
+    const char** ports =
+        jack_get_ports(client_, pattern.c_str(), JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput);
+    if (!ports) return names;
+    for (const char** port = ports; *port; ++port) names.emplace_back(*port);
+    jack_free(ports);
+    return names;
+  }
+
+  // Connects `sources[c]` to this client's input port c.
+  bool connect_from(const std::vector<std::string>& sources, std::string& error) {
+    for (std::size_t c = 0; c < sources.size() && c < ports_.size(); ++c) {
+      const int result = jack_connect(client_, sources[c].c_str(), jack_port_name(ports_[c]));
+      if (result != 0 && result != EEXIST) {
+        error = "jack_connect " + sources[c] + " -> " + jack_port_name(ports_[c]) +
+                " failed with " + std::to_string(result);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Thread: test. From the next process cycle on, the callback records.
+  void arm() {
+    armed_.store(true, std::memory_order_release);  // pairs with the callback's acquire
+  }
+
+  // Thread: test. Frames recorded so far; frames below this may be read with sample().
+  std::uint64_t frames() const {
+    return frames_.load(std::memory_order_acquire);  // pairs with the callback's release
+  }
+  std::uint64_t capacity_frames() const { return capacity_frames_; }
+
+  // Thread: test. Only for frame < frames().
+  float sample(std::uint64_t frame, std::uint32_t channel) const {
+    return recording_[channel][frame];
+  }
+
+  // Thread: test. How many xruns JACK had reported when the cycle that recorded `frame` began
+  // (only for frame < frames()), and in all so far.
+  std::uint32_t xruns_before(std::uint64_t frame) const {
+    return xruns_at_cycle_[frame / buffer_frames()];
+  }
+  std::uint32_t xruns() const { return xruns_.load(std::memory_order_relaxed); }
+
+  // Thread: test. Waits until `frame_count` frames are recorded; false on timeout.
+  bool wait_for_frames(std::uint64_t frame_count, std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (frames() < frame_count) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(5ms);
+    }
+    return true;
+  }
+
+ private:
+  explicit JackCapture(jack_client_t* client) : client_(client) {}
+
+  // Thread: JACK's process thread. RT-safe: no allocation, lock or syscall; copies into the
+  // preallocated recording and publishes the new frame count.
+  static int process(jack_nframes_t frame_count, void* user) noexcept {
+    auto* self = static_cast<JackCapture*>(user);
+    if (!self->armed_.load(std::memory_order_acquire)) return 0;  // pairs with arm()'s release
+    // Relaxed: only this thread writes frames_.
+    const std::uint64_t first = self->frames_.load(std::memory_order_relaxed);
+    const std::uint64_t count =
+        std::min<std::uint64_t>(frame_count, self->capacity_frames_ - first);
+    if (count == 0) return 0;
+    // Relaxed: a statistic, nothing rides on it.
+    self->xruns_at_cycle_[first / frame_count] = self->xruns_.load(std::memory_order_relaxed);
+    for (std::size_t c = 0; c < self->ports_.size(); ++c) {
+      const auto* input =
+          static_cast<const float*>(jack_port_get_buffer(self->ports_[c], frame_count));
+      std::copy(input, input + count, self->recording_[c].begin() + first);
+    }
+    // Release after the data: pairs with frames()'s acquire on the test thread.
+    self->frames_.store(first + count, std::memory_order_release);
+    return 0;
+  }
+
+  // Thread: JACK's notification thread. Called when any client of the server missed its
+  // cycle. Relaxed: a counter, nothing rides on it.
+  static int count_xrun(void* user) noexcept {
+    static_cast<JackCapture*>(user)->xruns_.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
+
+  jack_client_t* client_;
+  std::vector<jack_port_t*> ports_;
+  std::vector<std::vector<float>> recording_;  // [channel][frame], sized by start()
+  std::uint64_t capacity_frames_ = 0;
+  std::atomic<bool> armed_{false};
+  std::atomic<std::uint64_t> frames_{0};
+  std::vector<std::uint32_t> xruns_at_cycle_;  // by capture cycle, sized by start()
+  std::atomic<std::uint32_t> xruns_{0};
+};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the synthfarm child process.
+
+struct Wav {
+  std::uint32_t channels = 0;
+  std::uint32_t sample_rate_hz = 0;
+  std::uint64_t frames = 0;
+  std::vector<float> samples;  // interleaved
+  float at(std::uint64_t frame, std::uint32_t channel) const {
+    return samples[frame * channels + channel];
+  }
+};
+
+std::optional<Wav> read_wav(const std::string& path, std::string& error) {
+  SF_INFO info{};
+  SNDFILE* file = sf_open(path.c_str(), SFM_READ, &info);
+  if (!file) {
+    error = "cannot read " + path + ": " + sf_strerror(nullptr);
+    return std::nullopt;
+  }
+  Wav wav;
+  wav.channels = static_cast<std::uint32_t>(info.channels);
+  wav.sample_rate_hz = static_cast<std::uint32_t>(info.samplerate);
+  wav.frames = static_cast<std::uint64_t>(info.frames);
+  wav.samples.resize(static_cast<std::size_t>(info.frames * info.channels));
+  const sf_count_t read = sf_readf_float(file, wav.samples.data(), info.frames);
+  sf_close(file);
+  if (read != info.frames) {
+    error = "short read from " + path;
+    return std::nullopt;
+  }
+  return wav;
+}
+
+// Writes `line` to the control FIFO: open (non-blocking, so a FIFO without a reader fails
+// instead of hanging), write, close.
+::testing::AssertionResult write_control(const std::string& fifo, const std::string& line) {
+  const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    return ::testing::AssertionFailure()
+           << "cannot open the control FIFO " << fifo << ": " << std::strerror(errno);
+  }
+  const ssize_t written = ::write(fd, line.data(), line.size());
+  const int write_errno = errno;
+  ::close(fd);
+  if (written != static_cast<ssize_t>(line.size())) {
+    return ::testing::AssertionFailure()
+           << "writing '" << line << "' to " << fifo << " failed: " << std::strerror(write_errno);
+  }
+  return ::testing::AssertionSuccess();
+}
+
+std::vector<std::smatch> all_matches(const std::string& text, const std::regex& pattern) {
+  std::vector<std::smatch> matches;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), pattern);
+       it != std::sregex_iterator(); ++it) {
+    matches.push_back(*it);
+  }
+  return matches;
+}
+
+// One `status` report as the coordinator prints it.
+struct StatusReport {
+  std::uint64_t callbacks = 0;
+  std::chrono::steady_clock::time_point seen;  // when this test saw it on stdout
+  struct Worker {
+    std::string state;
+    std::uint64_t rendered_frames = 0;
+  };
+  std::vector<Worker> workers;
+};
+
+const std::regex kStatusHeadLine(R"(\nstatus: seconds=\S+ timeline_frames=\d+ callbacks=(\d+) )");
+const std::regex kStatusWorkerLine(
+    R"(\nstatus worker (\d+): state=(\w+) pid=\d+ oscillators=\d+ rendered_frames=(\d+) .*(?=\n))");
+
+// Writes "status" to the FIFO and waits for the complete report (the head line and one line
+// per worker, all newer than any report before). nullopt on timeout, with a failure recorded.
+std::optional<StatusReport> request_status(ChildProcess& child, const std::string& fifo,
+                                           std::uint32_t workers) {
+  const std::size_t reports_before =
+      all_matches("\n" + child.stdout_text(), kStatusHeadLine).size();
+  if (!write_control(fifo, "status\n")) {
+    ADD_FAILURE() << "cannot request a status report";
+    return std::nullopt;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kCommandTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string text = "\n" + child.stdout_text();
+    const auto heads = all_matches(text, kStatusHeadLine);
+    if (heads.size() > reports_before) {
+      const auto& head = heads[reports_before];
+      const std::string after_head = text.substr(static_cast<std::size_t>(head.position(0)));
+      const auto lines = all_matches(after_head, kStatusWorkerLine);
+      if (lines.size() >= workers) {
+        StatusReport report;
+        report.seen = std::chrono::steady_clock::now();
+        report.callbacks = std::stoull(head[1].str());
+        for (std::uint32_t w = 0; w < workers; ++w) {
+          EXPECT_EQ(std::stoul(lines[w][1].str()), w) << "status lines out of order:\n" << text;
+          report.workers.push_back({lines[w][2].str(), std::stoull(lines[w][3].str())});
+        }
+        return report;
+      }
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  ADD_FAILURE() << "no status report within " << kCommandTimeout.count()
+                << " s of writing 'status'; stdout:\n"
+                << child.stdout_text() << "stderr:\n"
+                << child.stderr_text();
+  return std::nullopt;
+}
+
+// What one synthfarm run must have released by the time it exited.
+struct RunResources {
+  std::string name;
+  std::string fifo;
+  std::vector<pid_t> worker_pids;
+};
+
+void expect_nothing_left_behind(const RunResources& run) {
+  for (const pid_t pid : run.worker_pids) {
+    EXPECT_FALSE(testing::process_alive(pid))
+        << "worker pid " << pid << " is still running after the coordinator exited";
+  }
+  const auto entries = testing::shm_entries("synthfarm-" + run.name);
+  EXPECT_TRUE(entries.empty()) << "/dev/shm still holds " << entries.size()
+                               << " entries of this run, the first: " << entries.front();
+  EXPECT_FALSE(std::filesystem::exists(run.fifo))
+      << "the control FIFO " << run.fifo << " still exists after exit";
+}
+
+// Waits for the start-up report and returns the workers' pids from its
+// "synthfarm: worker N pid P ..." lines; empty on timeout, with a failure recorded.
+std::vector<pid_t> wait_for_startup(ChildProcess& child, std::uint32_t workers) {
+  const std::string last_worker =
+      "synthfarm: worker " + std::to_string(workers - 1) + " pid \\d+ plays";
+  if (!child.wait_for_stdout(std::regex(last_worker), kStartupTimeout)) {
+    ADD_FAILURE() << "no start-up report within " << kStartupTimeout.count() << " s; stdout:\n"
+                  << child.stdout_text() << "stderr:\n"
+                  << child.stderr_text();
+    return {};
+  }
+  std::vector<pid_t> pids;
+  const std::string text = child.stdout_text();
+  for (const auto& match : all_matches(text, std::regex(R"(synthfarm: worker \d+ pid (\d+) )"))) {
+    pids.push_back(static_cast<pid_t>(std::stol(match[1].str())));
+  }
+  EXPECT_EQ(pids.size(), workers) << "start-up report:\n" << text;
+  return pids;
+}
+
+// Waits until the JACK client `client` has `channels` audio output ports and accepts
+// connections, connects them to the capture client in order and arms it. False on failure, with a
+// failure recorded.
+bool connect_and_arm(JackCapture& capture, ChildProcess& child, const std::string& client,
+                     std::uint32_t channels) {
+  const auto deadline = std::chrono::steady_clock::now() + kPortTimeout;
+  std::vector<std::string> ports = capture.output_ports_of(client);
+  while (ports.size() < channels && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+    ports = capture.output_ports_of(client);
+  }
+  if (ports.size() != channels) {
+    ADD_FAILURE() << "JACK client '" << client << "' has " << ports.size() << " audio output ports "
+                  << kPortTimeout.count() << " s after the start-up report, not " << channels
+                  << "; stderr:\n"
+                  << child.stderr_text();
+    return false;
+  }
+  // RtAudio names them "outport 0", "outport 1", ... in channel order.
+  for (std::uint32_t c = 0; c < channels; ++c) {
+    EXPECT_EQ(ports[c], client + ":outport " + std::to_string(c))
+        << "synthfarm's JACK port names differ from RtAudio's usual ones";
+  }
+  // The ports exist from the moment RtAudio opens the stream, but JACK refuses to connect the
+  // ports of a client that is not active yet ("Cannot connect ports owned by inactive
+  // clients"), and synthfarm activates its client only after the start-up report, once the
+  // workers have filled their rings: retry until then.
+  std::string error;
+  while (!capture.connect_from(ports, error)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << error << " for " << kPortTimeout.count()
+                    << " s (is synthfarm's JACK client active?); stderr:\n"
+                    << child.stderr_text();
+      return false;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  capture.arm();
+  return true;
+}
+
+double rms(const JackCapture& capture, std::uint32_t channel, std::uint64_t begin,
+           std::uint64_t end) {
+  if (end <= begin) return 0.0;
+  double sum = 0.0;
+  for (std::uint64_t i = begin; i < end; ++i) {
+    const double value = capture.sample(i, channel);
+    sum += value * value;
+  }
+  return std::sqrt(sum / static_cast<double>(end - begin));
+}
+
+bool same_bits(float a, float b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+// How a capture lines up with the offline renders.
+//
+// A captured block is one JACK cycle, which carries one synthfarm buffer: frames t to t + B of
+// synthfarm's timeline, t a multiple of B. Each of its frames must be bit for bit the full sum
+// at that position, or one worker's part alone (the other underran), or silence (both
+// underran): synthfarm never plays anything else and never plays late audio.
+//
+// Consecutive blocks normally carry consecutive buffers. But when a client misses its cycle,
+// this jackd (asynchronous mode, default timeout) starts the next cycle without it, and the
+// capture client can then see synthfarm's port buffer twice or miss one: the capture jumps
+// on synthfarm's timeline. Such a jump is accepted only within kXrunWindowCycles of an xrun
+// that JACK reported; anywhere else it would be synthfarm's own timeline slipping.
+struct TimelineComparison {
+  static constexpr std::uint64_t kMaxJumpBlocks = 64;  // skips JACK may cause, per xrun
+  // Measured: the capture client hears of the xrun 0 to 2 cycles before it sees the jump.
+  static constexpr std::uint64_t kXrunWindowCycles = 8;
+
+  struct Jump {
+    std::uint64_t capture_frame;
+    std::uint64_t from_position;  // where the timeline would have continued
+    std::uint64_t to_position;    // where it did
+  };
+
+  TimelineComparison(const JackCapture& capture, const Wav& full, const std::vector<Wav>& alone,
+                     std::uint32_t block_frames, std::uint64_t run_frames)
+      : capture_(capture), full_(full), alone_(alone), block_(block_frames), end_(run_frames) {
+    const std::uint64_t captured = capture.frames() / block_ * block_;
+    std::uint64_t tried = 0;
+    for (std::uint64_t i = 0; i < captured && !first_block && tried < 20; i += block_) {
+      if (silent_block(i)) continue;
+      ++tried;
+      for (std::uint64_t t = 0; t + block_ <= end_; t += block_) {
+        if (exact_block(i, t)) {
+          first_block = i;
+          first_position = t;
+          break;
+        }
+      }
+    }
+    if (!first_block) return;
+    std::uint64_t t = first_position;
+    add_counts(*first_block, t);
+    compared_end = *first_block + block_;
+    for (std::uint64_t i = *first_block + block_; i < captured; i += block_) {
+      const std::uint64_t expected = t + block_;
+      if (expected + block_ > end_) break;  // from the run's end on, synthfarm fades out
+      compared_end = i + block_;
+      if (consistent_block(i, expected)) {
+        t = expected;
+        add_counts(i, t);
+        continue;
+      }
+      const auto jumped_to = find_jump(i, t);
+      if (!jumped_to) {
+        ++wrong_blocks;
+        if (!first_wrong_frame) {
+          first_wrong_frame = i;
+          first_wrong_position = expected;
+        }
+        t = expected;
+        continue;
+      }
+      const Jump jump{i, expected, *jumped_to};
+      if (std::getenv("JK_DUMP")) {  // TEMP DEBUG
+        const std::uint64_t c = i / block_;
+        const std::uint64_t cycles = capture_.frames() / block_;
+        long nearest = 100000;
+        for (std::uint64_t x = 0; x + 1 < cycles; ++x) {
+          if (capture_.xruns_before((x + 1) * block_) != capture_.xruns_before(x * block_)) {
+            long d = static_cast<long>(x) - static_cast<long>(c);
+            if (std::labs(d) < std::labs(nearest)) nearest = d;
+          }
+        }
+        std::cout << "JUMPDIST " << nearest << " skip "
+                  << (static_cast<long>(*jumped_to) - static_cast<long>(expected)) /
+                         static_cast<long>(block_)
+                  << "\n";
+      }
+      jumps.push_back(jump);
+      if (!xrun_near(i)) unexplained_jumps.push_back(jump);
+      t = *jumped_to;
+      add_counts(i, t);
+    }
+  }
+
+  std::uint64_t compared_frames() const { return first_block ? compared_end - *first_block : 0; }
+
+  std::string describe(const JackCapture& capture, std::uint32_t rate_hz) const {
+    std::ostringstream text;
+    if (!first_block) return "no captured block found in the offline render";
+    text << compared_frames() << " frames compared (capture frame " << *first_block
+         << " = timeline frame " << first_position << "): " << full_frames << " full sum, "
+         << one_worker_frames << " one worker alone, " << silent_frames << " silent, "
+         << wrong_blocks << " wrong blocks; JACK reported " << capture.xruns()
+         << " xruns; the capture jumped " << jumps.size() << " times";
+    if (!jumps.empty()) {
+      text << " (";
+      for (std::size_t j = 0; j < jumps.size() && j < 8; ++j) {
+        const auto skipped = (static_cast<std::int64_t>(jumps[j].to_position) -
+                              static_cast<std::int64_t>(jumps[j].from_position)) /
+                             static_cast<std::int64_t>(block_);
+        text << (j ? ", " : "") << "at " << 1000.0 * jumps[j].capture_frame / rate_hz << " ms "
+             << (skipped < 0 ? "repeated a buffer"
+                             : "skipped " + std::to_string(skipped) + " buffers")
+             << (xrun_near(jumps[j].capture_frame) ? "" : " with no xrun near");
+      }
+      text << (jumps.size() > 8 ? ", ...)" : ")");
+    }
+    if (first_wrong_frame) {
+      const std::uint64_t i = *first_wrong_frame;
+      const std::uint64_t t = first_wrong_position;
+      text << "; the first wrong block is capture frame " << i << ", expected timeline frame " << t
+           << ": L=" << capture_.sample(i, 0) << " R=" << capture_.sample(i, 1)
+           << ", expected L=" << full_.at(t, 0) << " R=" << full_.at(t, 1);
+    }
+    return text.str();
+  }
+
+  std::optional<std::uint64_t> first_block;  // capture frame of the first block found
+  std::uint64_t first_position = 0;          // its timeline frame
+  std::uint64_t compared_end = 0;            // capture frame after the last block compared
+  std::uint64_t full_frames = 0;
+  std::uint64_t one_worker_frames = 0;
+  std::uint64_t silent_frames = 0;
+  std::uint64_t wrong_blocks = 0;
+  std::optional<std::uint64_t> first_wrong_frame;
+  std::uint64_t first_wrong_position = 0;
+  std::vector<Jump> jumps;
+  std::vector<Jump> unexplained_jumps;
+
+ private:
+  enum class FrameKind { kFull, kOneWorker, kSilent, kWrong };
+
+  FrameKind frame_kind(std::uint64_t i, std::uint64_t t) const {
+    const auto equals = [&](const Wav& wav) {
+      for (std::uint32_t c = 0; c < kChannels; ++c) {
+        if (!same_bits(capture_.sample(i, c), wav.at(t, c))) return false;
+      }
+      return true;
+    };
+    if (equals(full_)) return FrameKind::kFull;
+    if (capture_.sample(i, 0) == 0.0f && capture_.sample(i, 1) == 0.0f) return FrameKind::kSilent;
+    if (std::any_of(alone_.begin(), alone_.end(), equals)) return FrameKind::kOneWorker;
+    return FrameKind::kWrong;
+  }
+  bool silent_block(std::uint64_t i) const {
+    for (std::uint64_t n = 0; n < block_; ++n) {
+      if (capture_.sample(i + n, 0) != 0.0f || capture_.sample(i + n, 1) != 0.0f) return false;
+    }
+    return true;
+  }
+  bool exact_block(std::uint64_t i, std::uint64_t t) const {
+    for (std::uint64_t n = 0; n < block_; ++n) {
+      if (frame_kind(i + n, t + n) != FrameKind::kFull) return false;
+    }
+    return true;
+  }
+  bool consistent_block(std::uint64_t i, std::uint64_t t) const {
+    for (std::uint64_t n = 0; n < block_; ++n) {
+      if (frame_kind(i + n, t + n) == FrameKind::kWrong) return false;
+    }
+    return true;
+  }
+  // The position after `t` (the previous block's) that block `i` holds, if JACK repeated
+  // synthfarm's buffer (t) or skipped some (t + 2B, t + 3B, ...).
+  std::optional<std::uint64_t> find_jump(std::uint64_t i, std::uint64_t t) const {
+    if (consistent_block(i, t)) return t;
+    for (std::uint64_t d = 2; d <= kMaxJumpBlocks && t + (d + 1) * block_ <= end_; ++d) {
+      if (consistent_block(i, t + d * block_)) return t + d * block_;
+    }
+    return std::nullopt;
+  }
+  // True if JACK reported an xrun within kXrunWindowCycles of the capture cycle holding `i`.
+  bool xrun_near(std::uint64_t i) const {
+    const std::uint64_t cycle = i / block_;
+    const std::uint64_t cycles = capture_.frames() / block_;
+    const std::uint64_t before = cycle > kXrunWindowCycles ? cycle - kXrunWindowCycles : 0;
+    const std::uint64_t after = cycle + kXrunWindowCycles + 1;
+    const std::uint32_t xruns_after =
+        after < cycles ? capture_.xruns_before(after * block_) : capture_.xruns();
+    return xruns_after > capture_.xruns_before(before * block_);
+  }
+  void add_counts(std::uint64_t i, std::uint64_t t) {
+    for (std::uint64_t n = 0; n < block_; ++n) {
+      switch (frame_kind(i + n, t + n)) {
+        case FrameKind::kFull:
+          ++full_frames;
+          break;
+        case FrameKind::kOneWorker:
+          ++one_worker_frames;
+          break;
+        case FrameKind::kSilent:
+          ++silent_frames;
+          break;
+        case FrameKind::kWrong:
+          break;
+      }
+    }
+  }
+
+  const JackCapture& capture_;
+  const Wav& full_;
+  const std::vector<Wav>& alone_;
+  std::uint64_t block_;
+  std::uint64_t end_;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+class JackOutput : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static int clients_opened = 0;
+    const std::string client_name =
+        "sfcap-" + std::to_string(getpid()) + "-" + std::to_string(++clients_opened);
+    std::string error;
+    capture_ = JackCapture::open(client_name, error);
+    if (!capture_) {
+      const char* require = std::getenv("SYNTHFARM_REQUIRE_JACK");
+      if (require && std::string(require) == "1") {
+        FAIL() << error << "; SYNTHFARM_REQUIRE_JACK=1 makes this a failure";
+      }
+      GTEST_SKIP() << error << "; skipped (set SYNTHFARM_REQUIRE_JACK=1 to make this fail)";
+    }
+    rate_hz_ = capture_->sample_rate_hz();
+    block_frames_ = capture_->buffer_frames();
+  }
+
+  // Runs an offline render with `arguments` into `path`, under its own instance name.
+  std::optional<Wav> render_offline(const std::vector<std::string>& arguments,
+                                    const std::string& path, const std::string& instance) {
+    std::vector<std::string> argv{testing::built_program("synthfarm"),
+                                  "--name",
+                                  testing::unique_instance_name(instance),
+                                  "--control",
+                                  directory_.file(instance + ".control"),
+                                  "--sample-rate",
+                                  std::to_string(rate_hz_),
+                                  "--output",
+                                  path};
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    ChildProcess render(argv);
+    const auto code = render.wait_exit_code(30s);
+    if (code != 0) {
+      ADD_FAILURE() << "the offline reference render " << instance << " exited with "
+                    << (code ? std::to_string(*code) : "nothing within 30 s") << "; stderr:\n"
+                    << render.stderr_text();
+      return std::nullopt;
+    }
+    std::string error;
+    auto wav = read_wav(path, error);
+    if (!wav) ADD_FAILURE() << error;
+    return wav;
+  }
+
+  std::uint64_t frames_for(std::chrono::milliseconds time) const {
+    return static_cast<std::uint64_t>(time.count()) * rate_hz_ / 1000;
+  }
+  double milliseconds_for(std::uint64_t frames) const { return 1000.0 * frames / rate_hz_; }
+
+  TempDir directory_;
+  std::unique_ptr<JackCapture> capture_;
+  std::uint32_t rate_hz_ = 0;
+  std::uint32_t block_frames_ = 0;
+};
+
+// The real-time run must send JACK exactly what the offline render of the same configuration
+// holds at the same timeline position (worker underruns aside, which are silence), and the
+// callback must run at the server's rate.
+TEST_F(JackOutput, JackRunPlaysTheExpectedSumAtTheExpectedRate) {
+  constexpr std::uint32_t kWorkers = 2;
+  constexpr std::uint32_t kSines = 50;
+  constexpr std::uint64_t kSeed = 7;
+  constexpr double kRunSeconds = 3.0;
+  const std::uint64_t run_frames = static_cast<std::uint64_t>(kRunSeconds * rate_hz_);
+  const std::uint64_t capture_frames = frames_for(2000ms);
+
+  std::string error;
+  ASSERT_TRUE(capture_->start(kChannels, capture_frames, error)) << error;
+
+  RunResources run{testing::unique_instance_name("jackrate"), directory_.file("ctl"), {}};
+  const std::string client = "synthfarm-" + run.name;
+  ChildProcess child({testing::built_program("synthfarm"), "--audio", "jack", "--name", run.name,
+                      "--control", run.fifo, "--workers", std::to_string(kWorkers), "--sines",
+                      std::to_string(kSines), "--seed", std::to_string(kSeed), "--sample-rate",
+                      std::to_string(rate_hz_), "--duration", "3"});
+  run.worker_pids = wait_for_startup(child, kWorkers);
+  ASSERT_EQ(run.worker_pids.size(), kWorkers);
+  ASSERT_TRUE(connect_and_arm(*capture_, child, client, kChannels));
+
+  // The callback rate, from two status reports about 1.5 s apart.
+  const auto first_status = request_status(child, run.fifo, kWorkers);
+  ASSERT_TRUE(first_status);
+  ASSERT_TRUE(capture_->wait_for_frames(capture_frames, 6s))
+      << "the capture holds " << capture_->frames() << " of " << capture_frames
+      << " frames after 6 s: JACK stopped calling the capture client";
+  const auto second_status = request_status(child, run.fifo, kWorkers);
+  ASSERT_TRUE(second_status);
+
+  const auto code = child.wait_exit_code(
+      std::chrono::milliseconds(static_cast<std::int64_t>(kRunSeconds * 1000)) + kExitTimeout);
+  ASSERT_TRUE(code) << "synthfarm did not exit within " << kExitTimeout.count()
+                    << " s after --duration 3; stdout:\n"
+                    << child.stdout_text();
+  EXPECT_EQ(*code, 0) << "stderr:\n" << child.stderr_text();
+  expect_nothing_left_behind(run);
+
+  const double expected_rate = static_cast<double>(rate_hz_) / block_frames_;
+  const double seconds =
+      std::chrono::duration<double>(second_status->seen - first_status->seen).count();
+  const double measured_rate =
+      static_cast<double>(second_status->callbacks - first_status->callbacks) / seconds;
+  EXPECT_NEAR(measured_rate, expected_rate, 0.15 * expected_rate)
+      << "callbacks per second between two status reports " << seconds << " s apart";
+
+  std::smatch final_line;
+  const std::string out = child.stdout_text();
+  ASSERT_TRUE(std::regex_search(out, final_line, std::regex(R"(final: .* callbacks=(\d+) )")))
+      << "no 'final:' line with callbacks=N on stdout:\n"
+      << out;
+  const double expected_callbacks = kRunSeconds * rate_hz_ / block_frames_;
+  EXPECT_NEAR(std::stod(final_line[1].str()), expected_callbacks, 0.15 * expected_callbacks)
+      << "callbacks in a " << kRunSeconds << " s run at " << rate_hz_ << " Hz, " << block_frames_
+      << " frames per buffer";
+
+  // References: the whole mix, and each worker alone (what plays while the other underruns).
+  // The seeded frequencies are dealt to the workers in contiguous groups; each group goes
+  // into a file, one frequency per line with 17 significant digits (exact round trip).
+  const Options defaults;
+  auto full =
+      render_offline({"--workers", std::to_string(kWorkers), "--sines", std::to_string(kSines),
+                      "--seed", std::to_string(kSeed), "--duration", "4"},
+                     directory_.file("ref.wav"), "jackref");
+  ASSERT_TRUE(full);
+  const auto frequencies =
+      draw_frequencies_hz(kSeed, kWorkers * kSines, defaults.freq_min_hz, defaults.freq_max_hz);
+  const auto groups = deal_contiguous_groups(frequencies.size(), kWorkers);
+  std::vector<Wav> alone;
+  for (std::uint32_t w = 0; w < kWorkers; ++w) {
+    const std::string freqs = directory_.file("worker" + std::to_string(w) + ".freqs");
+    {
+      std::ofstream file(freqs);
+      char text[64];
+      for (std::uint64_t k = 0; k < groups[w].oscillator_count; ++k) {
+        std::snprintf(text, sizeof text, "%.17g\n", frequencies[groups[w].first_oscillator + k]);
+        file << text;
+      }
+    }
+    auto wav = render_offline({"--workers", "1", "--freqs-file", freqs, "--duration", "4"},
+                              directory_.file("worker" + std::to_string(w) + ".wav"),
+                              "jackref" + std::to_string(w));
+    ASSERT_TRUE(wav);
+    alone.push_back(std::move(*wav));
+  }
+  ASSERT_EQ(full->channels, kChannels);
+  ASSERT_GE(full->frames, run_frames);
+
+  if (const char* dump = std::getenv("JK_DUMP")) {  // TEMP DEBUG
+    std::ofstream f(std::string(dump) + "." + std::to_string(getpid()) + ".f32", std::ios::binary);
+    for (std::uint64_t i = 0; i < capture_->frames(); ++i)
+      for (std::uint32_t c = 0; c < kChannels; ++c) {
+        float v = capture_->sample(i, c);
+        f.write(reinterpret_cast<const char*>(&v), 4);
+      }
+    std::filesystem::copy_file(directory_.file("ref.wav"),
+                               std::string(dump) + "." + std::to_string(getpid()) + ".ref.wav");
+    std::filesystem::copy_file(directory_.file("worker0.wav"),
+                               std::string(dump) + "." + std::to_string(getpid()) + ".w0.wav");
+    std::filesystem::copy_file(directory_.file("worker1.wav"),
+                               std::string(dump) + "." + std::to_string(getpid()) + ".w1.wav");
+    std::ofstream(std::string(dump) + "." + std::to_string(getpid()) + ".out")
+        << child.stdout_text() << "\n---\n"
+        << child.stderr_text();
+  }
+  // Line the capture up with the references, block by block (see TimelineComparison).
+  const TimelineComparison comparison(*capture_, *full, alone, block_frames_, run_frames);
+  const std::string summary = comparison.describe(*capture_, rate_hz_);
+  std::cout << "[ capture  ] " << summary << "; " << measured_rate << " callbacks/s (expected "
+            << expected_rate << ")\n";
+  ASSERT_TRUE(comparison.first_block)
+      << "none of the first non-silent captured blocks of " << block_frames_
+      << " frames occurs bit for bit at a buffer boundary of the offline render; " << summary;
+  ASSERT_GE(comparison.compared_frames(), frames_for(1500ms))
+      << "too little of the capture lies before the run's end to compare; " << summary;
+  EXPECT_EQ(comparison.wrong_blocks, 0u)
+      << "captured blocks that are neither the offline render's sum, nor one worker's part of "
+         "it, nor silence, at any timeline position JACK could have delivered: "
+      << summary;
+  EXPECT_TRUE(comparison.unexplained_jumps.empty())
+      << "the capture left synthfarm's timeline where JACK reported no xrun, so synthfarm "
+         "itself slipped (late audio played, or audio dropped without an underrun): "
+      << summary;
+  EXPECT_GE(comparison.full_frames, comparison.compared_frames() * 9 / 10)
+      << "fewer than 90% of the captured frames are the full sum (too many underruns); " << summary;
+}
+
+// `stop 1` silences worker 1 (its channel is exactly 0 and it renders nothing) while worker 0
+// plays on; `play 1` brings it back; `quit` ends the run cleanly.
+TEST_F(JackOutput, FifoStopSilencesAWorkerAndPlayBringsItBack) {
+  constexpr std::uint32_t kWorkers = 2;
+  std::string error;
+  ASSERT_TRUE(capture_->start(kChannels, frames_for(10000ms), error)) << error;
+
+  // Oscillator k of a worker plays on channel k % 2, and 0 Hz is exact silence: worker 0
+  // gets [440, 0] and plays on the left only, worker 1 gets [0, 660] and plays on the right.
+  const std::string freqs = directory_.file("freqs");
+  std::ofstream(freqs) << "440\n0\n0\n660\n";
+  RunResources run{testing::unique_instance_name("jackfifo"), directory_.file("ctl"), {}};
+  const std::string client = "synthfarm-" + run.name;
+  ChildProcess child({testing::built_program("synthfarm"), "--audio", "jack", "--name", run.name,
+                      "--control", run.fifo, "--workers", std::to_string(kWorkers), "--freqs-file",
+                      freqs, "--mul", "0.5", "--sample-rate", std::to_string(rate_hz_)});
+  run.worker_pids = wait_for_startup(child, kWorkers);
+  ASSERT_EQ(run.worker_pids.size(), kWorkers);
+  ASSERT_TRUE(connect_and_arm(*capture_, child, client, kChannels));
+  constexpr double kPlaying = 0.1;  // RMS; a sine of amplitude 0.5 has 0.35
+
+  // Both play before the stop.
+  ASSERT_TRUE(capture_->wait_for_frames(frames_for(300ms), 3s)) << "JACK stopped capturing";
+  const std::uint64_t stop_frame = capture_->frames();
+  EXPECT_GT(rms(*capture_, 0, stop_frame - frames_for(100ms), stop_frame), kPlaying)
+      << "the left channel (worker 0) is not playing before the stop";
+  EXPECT_GT(rms(*capture_, 1, stop_frame - frames_for(100ms), stop_frame), kPlaying)
+      << "the right channel (worker 1) is not playing before the stop";
+
+  ASSERT_TRUE(write_control(run.fifo, "stop 1\n"));
+  ASSERT_TRUE(child.wait_for_stdout(std::regex("control: stop 1\n"), kCommandTimeout))
+      << "synthfarm did not acknowledge 'stop 1'; stderr:\n"
+      << child.stderr_text();
+
+  // A stopped worker renders nothing: its rendered_frames stays put while worker 0's grows.
+  // The counts are taken once the mixer reports the stop, so that a block the worker was
+  // rendering when the stop came is already counted.
+  std::optional<StatusReport> before;
+  const auto stop_deadline = std::chrono::steady_clock::now() + kCommandTimeout;
+  do {
+    before = request_status(child, run.fifo, kWorkers);
+    ASSERT_TRUE(before);
+  } while (before->workers[1].state != "stopped" &&
+           std::chrono::steady_clock::now() < stop_deadline);
+  ASSERT_EQ(before->workers[1].state, "stopped")
+      << "worker 1 is not reported stopped " << kCommandTimeout.count() << " s after 'stop 1'";
+  before = request_status(child, run.fifo, kWorkers);
+  ASSERT_TRUE(before);
+  std::this_thread::sleep_for(300ms);
+  const auto after = request_status(child, run.fifo, kWorkers);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->workers[1].state, "stopped");
+  EXPECT_EQ(after->workers[1].rendered_frames, before->workers[1].rendered_frames)
+      << "stopped worker 1 went on rendering";
+  EXPECT_EQ(after->workers[0].state, "playing");
+  EXPECT_GT(after->workers[0].rendered_frames, before->workers[0].rendered_frames)
+      << "worker 0 stopped rendering while worker 1 was stopped";
+
+  const std::uint64_t play_frame = capture_->frames();
+  ASSERT_TRUE(write_control(run.fifo, "play 1\n"));
+  ASSERT_TRUE(child.wait_for_stdout(std::regex("control: play 1\n"), kCommandTimeout))
+      << "synthfarm did not acknowledge 'play 1'; stderr:\n"
+      << child.stderr_text();
+  ASSERT_TRUE(capture_->wait_for_frames(play_frame + frames_for(600ms), 3s))
+      << "JACK stopped capturing";
+
+  ASSERT_TRUE(write_control(run.fifo, "quit\n"));
+  const auto code = child.wait_exit_code(kExitTimeout);
+  ASSERT_TRUE(code) << "synthfarm did not exit within " << kExitTimeout.count()
+                    << " s of 'quit'; stdout:\n"
+                    << child.stdout_text();
+  EXPECT_EQ(*code, 0) << "stderr:\n" << child.stderr_text();
+  expect_nothing_left_behind(run);
+
+  // The stop took effect where the right channel's last non-zero sample before `play` is;
+  // from there to `play` it is exactly 0, and that must be at least 200 ms of silence.
+  std::uint64_t silent_from = stop_frame;
+  for (std::uint64_t i = play_frame; i > stop_frame; --i) {
+    if (capture_->sample(i - 1, 1) != 0.0f) {
+      silent_from = i;
+      break;
+    }
+  }
+  EXPECT_GE(play_frame - silent_from, frames_for(200ms))
+      << "the right channel is exactly 0 only for the last "
+      << milliseconds_for(play_frame - silent_from) << " ms before 'play 1' (the stop was written "
+      << milliseconds_for(play_frame - stop_frame) << " ms before it)";
+  EXPECT_GT(rms(*capture_, 0, silent_from, play_frame), kPlaying)
+      << "the left channel (worker 0) did not play on while worker 1 was stopped";
+
+  // After `play`, the right channel sounds again within 500 ms, at full level after its fade.
+  std::optional<std::uint64_t> back_at;
+  for (std::uint64_t i = play_frame; i < capture_->frames() && !back_at; ++i) {
+    if (capture_->sample(i, 1) != 0.0f) back_at = i;
+  }
+  ASSERT_TRUE(back_at) << "the right channel stayed silent for "
+                       << milliseconds_for(capture_->frames() - play_frame) << " ms after 'play 1'";
+  EXPECT_LE(*back_at - play_frame, frames_for(500ms))
+      << "the right channel came back " << milliseconds_for(*back_at - play_frame)
+      << " ms after 'play 1'";
+  const std::uint64_t level_from = std::min(*back_at + frames_for(20ms), capture_->frames());
+  EXPECT_GT(
+      rms(*capture_, 1, level_from, std::min(level_from + frames_for(100ms), capture_->frames())),
+      kPlaying)
+      << "the right channel came back but does not play at its level";
+  EXPECT_GT(rms(*capture_, 0, play_frame, capture_->frames()), kPlaying)
+      << "the left channel (worker 0) stopped when worker 1 came back";
+}
+
+}  // namespace
+}  // namespace synthfarm
