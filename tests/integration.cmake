@@ -14,5 +14,7 @@ foreach(test_name cli_process_test jack_output_test)
   target_link_libraries(${test_name} PRIVATE synthfarm_test_support synthfarm_coordinator
                         GTest::gtest_main PkgConfig::SNDFILE PkgConfig::JACK synthfarm_warnings)
   add_dependencies(${test_name} synthfarm synthfarm-worker)
-  gtest_discover_tests(${test_name} DISCOVERY_TIMEOUT 30 PROPERTIES TIMEOUT 120)
+  # The JACK tests share one server and measure its callback rate: never two at once.
+  gtest_discover_tests(${test_name} DISCOVERY_TIMEOUT 30 PROPERTIES TIMEOUT 120
+                       RESOURCE_LOCK synthfarm_audio_server)
 endforeach()
