@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "shared/realtime_counters.h"
+
 namespace synthfarm {
 
 MasterStage::MasterStage(std::uint32_t sample_rate_hz, bool limit_output) noexcept
@@ -42,14 +44,8 @@ void MasterStage::process(float* interleaved, std::uint32_t frames,
       frame[c] = sample;
     }
   }
-  if (nonfinite) {
-    nonfinite_samples_.store(nonfinite_samples_.load(std::memory_order_relaxed) + nonfinite,
-                             std::memory_order_relaxed);
-  }
-  if (limited) {
-    limited_samples_.store(limited_samples_.load(std::memory_order_relaxed) + limited,
-                           std::memory_order_relaxed);
-  }
+  if (nonfinite) add_relaxed(nonfinite_samples_, nonfinite);
+  if (limited) add_relaxed(limited_samples_, limited);
   // Release pairs with faded_out()'s acquire: the control thread may stop the stream now.
   if (fading_out && fade_out_count_ >= fade_frames_) {
     faded_out_.store(true, std::memory_order_release);

@@ -1,28 +1,12 @@
 #include "coordinator/mixer.h"
 
-#include <time.h>
-
 #include <algorithm>
 #include <cstring>
 
+#include "shared/realtime_counters.h"
 #include "shared/shared_futex.h"
 
 namespace synthfarm {
-namespace {
-
-std::uint64_t monotonic_ns() noexcept {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);  // vDSO: no syscall
-  return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000ull +
-         static_cast<std::uint64_t>(now.tv_nsec);
-}
-
-// Only the output thread writes these counters; a plain load + store avoids a locked RMW.
-void add_relaxed(std::atomic<std::uint64_t>& counter, std::uint64_t amount) noexcept {
-  counter.store(counter.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
-}
-
-}  // namespace
 
 Mixer::Mixer(const Segment& segment, bool limit_output)
     : segment_(segment),

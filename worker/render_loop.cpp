@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "shared/realtime_counters.h"
 #include "shared/segment.h"
 #include "shared/shared_futex.h"
 #include "shared/sine_loop.h"
@@ -18,13 +19,6 @@ namespace {
 // How long a worker sleeps before it looks at its parent and the shutdown flag again, when
 // nobody wakes it. Not a poll of the ring: ring space and commands always wake it at once.
 constexpr std::chrono::milliseconds kIdleRecheck{100};
-
-std::uint64_t monotonic_ns() noexcept {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);  // vDSO: no syscall
-  return static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000ull +
-         static_cast<std::uint64_t>(now.tv_nsec);
-}
 
 enum class LoopEnd { kShutdown, kParentGone };
 
@@ -76,11 +70,8 @@ LoopEnd render_until_shutdown(const Segment& segment, std::uint32_t index, pid_t
     group.render(block_buffer.data(), block_frames);
     ring.write(block_buffer.data(), block_frames);
     const std::uint64_t elapsed_ns = monotonic_ns() - started_ns;
-    // Only this worker writes its counters: load + store is enough (relaxed: statistics).
-    slot.render_ns_total.store(slot.render_ns_total.load(std::memory_order_relaxed) + elapsed_ns,
-                               std::memory_order_relaxed);
-    slot.render_blocks.store(slot.render_blocks.load(std::memory_order_relaxed) + 1,
-                             std::memory_order_relaxed);
+    add_relaxed(slot.render_ns_total, elapsed_ns);  // only this worker writes its counters
+    add_relaxed(slot.render_blocks, 1);
     notify_sleeper(slot.data_ready);
   }
   return LoopEnd::kShutdown;
