@@ -3,6 +3,7 @@
 #include <hwy/aligned_allocator.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
@@ -45,11 +46,10 @@ struct OscillatorBank::State {
   AlignedFloats phase;
   AlignedFloats last;
   AlignedFloats increment;
-  AlignedFloats table;       // exact: pyo's table
-  AlignedFloats table_step;  // exact: float32(table[k+1] - table[k])
-  AlignedFloats scratch;     // exact: one slab of a group of vectors
-  AlignedFloats lane_sums;   // fast: per frame, per lane
-  AlignedFloats sums;        // per channel, per frame
+  hwy::AlignedFreeUniquePtr<std::uint64_t[]> table_pairs;  // exact: table[k], table[k+1] - table[k]
+  AlignedFloats scratch;                                   // exact: one slab of a group of vectors
+  AlignedFloats lane_sums;                                 // fast: per frame, per lane
+  AlignedFloats sums;                                      // per channel, per frame
 
   float feed = 0.0f;      // exact: feedback * 512
   float feedback = 0.0f;  // fast: clipped feedback
@@ -94,17 +94,23 @@ OscillatorBank::OscillatorBank(std::span<const double> frequencies_hz, double sa
         std::isfinite(increment) ? increment * unit : 0.0f;
   }
   for (std::uint32_t c = 0; c < s.channels; ++c) {
-    s.lanes.push_back({s.phase.get() + first_lane[c], s.last.get() + first_lane[c],
-                       s.increment.get() + first_lane[c],
-                       round_up(per_channel[c], kernels::kSlotLanes) / kernels::kSlotLanes,
-                       per_channel[c]});
+    const std::size_t lanes = round_up(per_channel[c], kernels::kSlotLanes);
+    const float* increments = s.increment.get() + first_lane[c];
+    const bool forward = std::all_of(increments, increments + lanes, [&](float increment) {
+      return increment >= 0.0f && increment < 512.0f * unit;
+    });
+    s.lanes.push_back({s.phase.get() + first_lane[c], s.last.get() + first_lane[c], increments,
+                       lanes / kernels::kSlotLanes, per_channel[c], forward});
   }
 
   const auto& table = sine_table();
-  s.table = zeroed_floats(table.size());
-  std::copy(table.begin(), table.end(), s.table.get());
-  s.table_step = zeroed_floats(table.size() - 1);
-  for (std::size_t i = 0; i + 1 < table.size(); ++i) s.table_step[i] = table[i + 1] - table[i];
+  s.table_pairs = hwy::AllocateAligned<std::uint64_t>(kSineTableSize);
+  if (!s.table_pairs) throw std::bad_alloc();
+  for (std::size_t i = 0; i < kSineTableSize; ++i) {
+    const float step = table[i + 1] - table[i];  // pyo's (b - a), rounded once as pyo does
+    s.table_pairs[i] = std::uint64_t{std::bit_cast<std::uint32_t>(step)} << 32 |
+                       std::bit_cast<std::uint32_t>(table[i]);
+  }
   s.scratch = zeroed_floats(kernels::kExactScratchFloats);
   s.lane_sums = zeroed_floats(std::size_t{s.max_block_frames} * kernels::kSlotLanes);
   s.sums = zeroed_floats(s.sum_frames * s.channels);
@@ -144,8 +150,8 @@ void OscillatorBank::render(float* out, std::uint32_t frames) noexcept {
     float* sums = s.sums.get() + c * s.sum_frames;
     if (s.kernel == KernelKind::kExact) {
       std::fill_n(sums, round_up(frames, kernels::kSlabFrames), 0.0f);
-      s.entry.exact(s.lanes[c], {s.table.get(), s.table_step.get(), s.feed, s.mul, s.scratch.get(),
-                                 sums, frames});
+      s.entry.exact(s.lanes[c],
+                    {s.table_pairs.get(), s.feed, s.mul, s.scratch.get(), sums, frames});
     } else {
       s.entry.fast(s.lanes[c], {s.feedback, s.lane_sums.get(), sums, frames});
       for (std::uint32_t n = 0; n < frames; ++n) sums[n] *= s.mul;

@@ -12,6 +12,7 @@
 #include <hwy/highway.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 
@@ -46,18 +47,58 @@ HWY_INLINE V WrapTablePosition(D d, V x) {
   return hn::Add(remainder, hn::IfThenElseZero(hn::Lt(x, hn::Zero(d)), k512));
 }
 
+// The same wrap when x is known to lie in [0, 1024): the phase of an oscillator whose increment
+// is in [0, 512), i.e. any frequency from 0 up to (not including) the sample rate.
+HWY_INLINE V WrapForwardPosition(D d, V x) {
+  const V k512 = hn::Set(d, 512.0f);
+  return hn::Sub(x, hn::IfThenElseZero(hn::Ge(x, k512), k512));  // exact for x in [512, 1024)
+}
+
 // ---- exact ----------------------------------------------------------------------------------
+
+// Reads pyo's table at `index`: a = table[index], b_minus_a = float32(table[index + 1] -
+// table[index]). The two come from one 64-bit entry, so one gather element per lane instead
+// of two: gathers cost about a cycle per element, more than the rest of the sample.
+HWY_INLINE void ReadTable(D d, const std::uint64_t* HWY_RESTRICT pairs, hn::Vec<DI> index, V& a,
+                          V& b_minus_a) {
+#if HWY_TARGET == HWY_AVX3
+  // Highway 1.0 has no gather of 64-bit lanes by 32-bit indices; AVX-512 does, saving two
+  // index widenings per vector.
+  const auto table = reinterpret_cast<const long long*>(pairs);
+  const __m512i low = _mm512_i32gather_epi64(_mm512_castsi512_si256(index.raw), table, 8);
+  const __m512i high = _mm512_i32gather_epi64(_mm512_extracti64x4_epi64(index.raw, 1), table, 8);
+  a = hn::ConcatEven(d, hn::BitCast(d, hn::Vec512<std::uint64_t>{high}),
+                     hn::BitCast(d, hn::Vec512<std::uint64_t>{low}));
+  b_minus_a = hn::ConcatOdd(d, hn::BitCast(d, hn::Vec512<std::uint64_t>{high}),
+                            hn::BitCast(d, hn::Vec512<std::uint64_t>{low}));
+#elif HWY_TARGET == HWY_SCALAR
+  const std::uint64_t pair = pairs[hn::GetLane(index)];
+  a = hn::Set(d, std::bit_cast<float>(static_cast<std::uint32_t>(pair)));
+  b_minus_a = hn::Set(d, std::bit_cast<float>(static_cast<std::uint32_t>(pair >> 32)));
+#else
+  const hn::Half<DI> dhalf;
+  const hn::Repartition<std::int64_t, D> d64;
+  const auto low = hn::GatherIndex(d64, reinterpret_cast<const std::int64_t*>(pairs),
+                                   hn::PromoteTo(d64, hn::LowerHalf(dhalf, index)));
+  const auto high = hn::GatherIndex(d64, reinterpret_cast<const std::int64_t*>(pairs),
+                                    hn::PromoteTo(d64, hn::UpperHalf(dhalf, index)));
+  a = hn::ConcatEven(d, hn::BitCast(d, high), hn::BitCast(d, low));
+  b_minus_a = hn::ConcatOdd(d, hn::BitCast(d, high), hn::BitCast(d, low));
+#endif
+}
 
 // Renders `frames` samples of G vectors of oscillators into out[frame][g][lane], exactly as
 // SPEC §4, operation for operation (no FMA: -ffp-contract=off and only Mul/Add below).
-template <std::size_t G>
-HWY_INLINE void ExactVectors(const float* HWY_RESTRICT table, const float* HWY_RESTRICT step,
+template <std::size_t G, bool kForward>
+HWY_INLINE void ExactVectors(const std::uint64_t* HWY_RESTRICT table_pairs,
                              float* HWY_RESTRICT phase, float* HWY_RESTRICT last,
                              const float* HWY_RESTRICT increment, float feed_value,
                              std::size_t frames, float* HWY_RESTRICT out) {
   const D d;
   const DI di;
   const V feed = hn::Set(d, feed_value);
+  const V k512 = hn::Set(d, 512.0f);
+  const auto kIndexMask = hn::Set(di, 511);
   V p[G];
   V y[G];
   for (std::size_t g = 0; g < G; ++g) {
@@ -66,12 +107,19 @@ HWY_INLINE void ExactVectors(const float* HWY_RESTRICT table, const float* HWY_R
   }
   for (std::size_t n = 0; n < frames; ++n) {
     for (std::size_t g = 0; g < G; ++g) {
-      p[g] = WrapTablePosition(d, p[g]);
-      const V position = WrapTablePosition(d, hn::Add(p[g], hn::Mul(y[g], feed)));
-      const auto index = hn::ConvertTo(di, position);  // truncates; position >= 0
-      const V fraction = hn::Sub(position, hn::ConvertTo(d, index));
-      const V a = hn::GatherIndex(d, table, index);
-      const V b_minus_a = hn::GatherIndex(d, step, index);
+      p[g] = kForward ? WrapForwardPosition(d, p[g]) : WrapTablePosition(d, p[g]);
+      const V read = hn::Add(p[g], hn::Mul(y[g], feed));
+      // |y| <= 1 and feed <= 512 keep `read` within [-512, 1024]. There pyo's wrap rounds only
+      // when it adds 512 to a negative read (done here the same way); subtracting 512 from a
+      // read >= 512 is exact, so floor and fraction can be taken first and 512 masked off the
+      // index. At the edges (-512, 512, 1024) pyo reads entry 0 or 512 with weight 0: both 0.
+      const V position = hn::Add(read, hn::IfThenElseZero(hn::Lt(read, hn::Zero(d)), k512));
+      const V whole = hn::Floor(position);
+      const V fraction = hn::Sub(position, whole);
+      const auto index = hn::And(hn::ConvertTo(di, whole), kIndexMask);
+      V a;
+      V b_minus_a;
+      ReadTable(d, table_pairs, index, a, b_minus_a);
       y[g] = hn::Add(a, hn::Mul(b_minus_a, fraction));
       hn::Store(y[g], d, out + (n * G + g) * kLanes);
       p[g] = hn::Add(p[g], hn::Load(d, increment + g * kLanes));
@@ -162,8 +210,13 @@ HWY_NOINLINE void ExactChunk(const ChannelLanes& lanes, const ExactBlock& block,
                              std::size_t first_vector, std::size_t first_frame,
                              std::size_t frames) {
   const std::size_t offset = first_vector * kLanes;
-  ExactVectors<G>(block.table, block.table_step, lanes.phase + offset, lanes.last + offset,
-                  lanes.increment + offset, block.feed, frames, block.scratch);
+  if (lanes.forward_increments) {
+    ExactVectors<G, true>(block.table_pairs, lanes.phase + offset, lanes.last + offset,
+                          lanes.increment + offset, block.feed, frames, block.scratch);
+  } else {
+    ExactVectors<G, false>(block.table_pairs, lanes.phase + offset, lanes.last + offset,
+                           lanes.increment + offset, block.feed, frames, block.scratch);
+  }
   AccumulateExact<G>(block.scratch, frames, lanes.oscillators - offset, block.mul,
                      block.sums + first_frame);
 }

@@ -25,12 +25,14 @@ struct ChannelLanes {
   const float* increment;   // per sample, in the same unit as phase
   std::size_t slots;        // 16-lane slots
   std::size_t oscillators;  // real ones, first in the slots; the rest are padding (0 Hz)
+  bool forward_increments;  // every increment in [0, 512) table units: a cheaper phase wrap
 };
 
 struct ExactBlock {
-  const float* table;       // pyo's 514-entry table (shared/sine_loop.h)
-  const float* table_step;  // float32(table[k+1] - table[k]), 513 entries: pyo's (b - a)
-  float feed;               // feedback * 512
+  // 512 entries: low half the bits of pyo's table[k] (shared/sine_loop.h), high half those of
+  // float32(table[k + 1] - table[k]), pyo's (b - a). Entry 512 is never read (see the .cpp).
+  const std::uint64_t* table_pairs;
+  float feed;  // feedback * 512
   float mul;
   float* scratch;  // kExactScratchFloats, 64-byte aligned
   float* sums;     // frames rounded up to kSlabFrames; every oscillator is added in index order
