@@ -69,7 +69,7 @@ AudioApi parse_audio_api(const std::string& text) {
 }
 
 po::options_description describe_options() {
-  po::options_description oscillators("Oscillators (pyo's SineLoop, bit-exact)");
+  po::options_description oscillators("Oscillators (pyo's SineLoop)");
   oscillators.add_options()("workers", po::value<std::string>(),
                             "worker processes, 1 to 256 (default 4)")(
       "sines", po::value<std::string>(), "oscillators per worker (default 500)")(
@@ -110,8 +110,19 @@ po::options_description describe_options() {
       "instance name for the FIFO and shared memory, letters, digits, '-' and '_' (default "
       "'default')")("help,h", "print this help and exit")("version", "print the version and exit");
 
+  po::options_description kernel("Kernel");
+  kernel.add_options()(
+      "kernel", po::value<std::string>(),
+      "exact: bit-identical to pyo 1.0.4; fast: a polynomial sine, within 3e-5 of exact at "
+      "feedback up to 0.15, several times faster (default fast)")(
+      "simd", po::value<std::string>(),
+      ("instruction set: auto (the best this CPU runs) or one of " +
+       simd_target_names(usable_simd_targets()) +
+       ", to compare or work around a problem; also read from $SYNTHFARM_SIMD (default auto)")
+          .c_str());
+
   po::options_description all;
-  all.add(oscillators).add(audio).add(run);
+  all.add(oscillators).add(kernel).add(audio).add(run);
   return all;
 }
 
@@ -156,7 +167,15 @@ std::string default_control_path(const std::string& instance_name) {
   return directory + "/synthfarm-" + instance_name + ".control";
 }
 
-std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[]) {
+std::string describe_kernel(KernelKind kernel, const SimdTarget& simd) {
+  return std::string(kernel_kind_name(kernel)) +
+         (kernel == KernelKind::kExact ? " (bit-identical to pyo 1.0.4 SineLoop)"
+                                       : " (polynomial sine)") +
+         " on " + std::string(simd.name) + " (" + std::string(simd.description) + ")";
+}
+
+std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[],
+                                         std::string_view simd_environment) {
   const po::options_description description = describe_options();
   po::variables_map values;
   try {
@@ -167,17 +186,38 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[]) {
                    false};
   }
   if (values.count("help")) return CliExit{kExitOk, help_text(description), true};
-  if (values.count("version")) {
-    return CliExit{kExitOk,
-                   std::string("synthfarm ") + SYNTHFARM_VERSION +
-                       " (kernel: exact, scalar; bit-identical to pyo 1.0.4 SineLoop)\n",
-                   true};
-  }
 
   Options options;
   const auto text = [&](const char* name) { return values[name].as<std::string>(); };
   const auto given = [&](const char* name) { return values.count(name) > 0; };
   try {
+    if (given("kernel")) {
+      const auto kernel = parse_kernel_kind(text("kernel"));
+      if (!kernel) fail("kernel", "unknown kernel '" + text("kernel") + "' (choose exact or fast)");
+      options.kernel = *kernel;
+    }
+    std::string simd_error;
+    if (given("simd")) {
+      const auto simd = choose_simd_target(text("simd"), simd_error);
+      if (!simd) fail("simd", simd_error);
+      options.simd = *simd;
+    } else {
+      const auto simd = choose_simd_target(simd_environment, simd_error);
+      if (!simd) {
+        throw BadValue{std::string("synthfarm: $") + kSimdEnvironmentVariable + ": " + simd_error +
+                       " (unset it, or fix it)"};
+      }
+      options.simd = *simd;
+    }
+    if (values.count("version")) {
+      return CliExit{
+          kExitOk,
+          std::string("synthfarm ") + SYNTHFARM_VERSION +
+              "\nkernel: " + describe_kernel(options.kernel, options.simd) +
+              "\nSIMD targets in this build: " + simd_target_names(compiled_simd_targets()) +
+              "; this CPU runs: " + simd_target_names(usable_simd_targets()) + "\n",
+          true};
+    }
     if (given("workers")) {
       options.workers =
           static_cast<std::uint32_t>(parse_unsigned("workers", text("workers"), 1, kMaxWorkers));

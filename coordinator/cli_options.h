@@ -7,6 +7,9 @@
 #include <string>
 #include <variant>
 
+#include "shared/kernel_kind.h"
+#include "shared/simd_target.h"
+
 namespace synthfarm {
 
 enum class AudioApi { kAuto, kJack, kPulse, kAlsa, kNull };
@@ -35,6 +38,8 @@ struct Options {
   std::optional<double> duration_seconds;  // ends any run; required with output_path
   std::string control_path;                // empty: the default path for `name`
   std::string name = "default";            // instance name: FIFO path and segment name
+  KernelKind kernel = KernelKind::kFast;
+  SimdTarget simd;  // resolved: the best this CPU runs, unless --simd or SYNTHFARM_SIMD says
 };
 
 // What main should do instead of running: print `text` (to stdout for --help/--version, to
@@ -45,7 +50,13 @@ struct CliExit {
   bool to_stdout = true;
 };
 
-std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[]);
+// simd_environment: the value of SYNTHFARM_SIMD (main passes getenv's; empty when unset), the
+// target to use when --simd is not given.
+std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[],
+                                         std::string_view simd_environment = {});
+
+// "fast kernel (polynomial sine) on avx512 (AVX-512 ...)": for --version and the start-up line.
+std::string describe_kernel(KernelKind kernel, const SimdTarget& simd);
 
 // The FIFO path used when --control is not given.
 std::string default_control_path(const std::string& instance_name);

@@ -154,6 +154,8 @@ bool CoordinatorRun::create_segment(std::string& error) {
   header.block_frames = block_frames_;
   header.fill_target_frames = rings_.fill_target_frames;
   header.coordinator_pid = getpid();
+  header.kernel = static_cast<std::uint32_t>(options_.kernel);
+  header.simd_target = options_.simd.highway_target;
   std::copy(plan_.frequencies_hz.begin(), plan_.frequencies_hz.end(),
             segment_->frequencies_hz().begin());
   groups_ = deal_contiguous_groups(plan_.frequencies_hz.size(), options_.workers);
@@ -220,9 +222,9 @@ void CoordinatorRun::wait_for_prefill() {
 void CoordinatorRun::print_startup_report() const {
   const std::uint64_t total = plan_.frequencies_hz.size();
   std::printf("synthfarm %s: %u workers, %" PRIu64
-              " oscillators (pyo SineLoop, exact kernel, "
-              "scalar), feedback %g, mul %g\n",
+              " oscillators (pyo SineLoop), feedback %g, mul %g\n",
               SYNTHFARM_VERSION, options_.workers, total, options_.feedback, options_.mul);
+  std::printf("synthfarm: kernel %s\n", describe_kernel(options_.kernel, options_.simd).c_str());
   if (plan_.seed) {
     std::printf("synthfarm: frequencies %g-%g Hz drawn with seed %" PRIu64
                 " (repeat this run with --seed %" PRIu64 ")\n",

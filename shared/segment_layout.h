@@ -24,7 +24,7 @@ static_assert(std::atomic<std::int32_t>::is_always_lock_free);
 static_assert(std::atomic<float>::is_always_lock_free);
 
 inline constexpr std::uint64_t kSegmentMagic = 0x4d52414648544e59ull;  // "YNTHFARM"
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;
 inline constexpr std::size_t kCacheLineBytes = 64;
 inline constexpr std::uint32_t kMaxWorkers = 256;
 inline constexpr std::uint32_t kMaxChannels = 64;
@@ -59,6 +59,9 @@ struct alignas(kCacheLineBytes) SegmentHeader {
   std::int32_t coordinator_pid;
   std::uint64_t frequency_table_offset;  // bytes; doubles in Hz, all workers' groups in order
   std::uint64_t oscillator_total;
+  std::uint32_t kernel;  // KernelKind, chosen by the coordinator
+  std::uint32_t reserved = 0;
+  std::int64_t simd_target;  // the Highway target bit every worker must run
 
   // Set once by the coordinator when every worker must leave; workers check it on every wake.
   alignas(kCacheLineBytes) std::atomic<std::uint32_t> shutdown{0};

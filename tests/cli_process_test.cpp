@@ -10,12 +10,15 @@
 #include <cmath>
 #include <csignal>
 #include <fstream>
+#include <memory>
 #include <regex>
 
 #include "coordinator/frequency_plan.h"
 #include "coordinator/master_stage.h"
-#include "shared/sine_loop.h"
+#include "shared/kernel_kind.h"
+#include "shared/simd_target.h"
 #include "tests/support/child_process.h"
+#include "worker/oscillator_bank.h"
 
 namespace synthfarm {
 namespace {
@@ -143,9 +146,9 @@ TEST_P(PyoVectorThroughTheCommandLine, RendersBitIdenticalToPyo) {
   const PyoVector vector = GetParam();
   SynthfarmRun run(std::string("vector-") + vector.name);
   const std::string output = run.file("out.wav");
-  run.start({"--workers", "1", "--freqs-file", vector_path(std::string(vector.name) + ".freqs"),
-             "--feedback", "0.1", "--mul", vector.mul, "--sample-rate", "48000", "--output", output,
-             "--duration", "1"});
+  run.start({"--kernel", "exact", "--workers", "1", "--freqs-file",
+             vector_path(std::string(vector.name) + ".freqs"), "--feedback", "0.1", "--mul",
+             vector.mul, "--sample-rate", "48000", "--output", output, "--duration", "1"});
   const auto workers = run.wait_for_workers(1);
   run.expect_exit(0, workers);
   const Audio rendered = read_wav(output);
@@ -172,26 +175,27 @@ INSTANTIATE_TEST_SUITE_P(AllReferenceVectors, PyoVectorThroughTheCommandLine,
 TEST(SeededRender, Seed500ReproducesPyosGroup500Vector) {
   SynthfarmRun run("seed500");
   const std::string output = run.file("out.wav");
-  run.start(
-      {"--workers", "1", "--sines", "500", "--seed", "500", "--output", output, "--duration", "1"});
+  run.start({"--kernel", "exact", "--workers", "1", "--sines", "500", "--seed", "500", "--output",
+             output, "--duration", "1"});
   run.expect_exit(0, run.wait_for_workers(1));
   EXPECT_EQ(max_abs_error(read_wav(output).samples, read_raw_f32(vector_path("group500_seed.f32"))),
             0.0);
 }
 
 // What synthfarm must produce for `workers` x `sines` seeded oscillators, computed in this
-// process with the same kernel: each group summed on its own, the groups added in worker order,
-// then the master stage (pyo's fade-in), as DESIGN.md describes the multi-process mix.
+// process with the same kernel on the same (best) SIMD target: each group summed on its own, the
+// groups added in worker order, then the master stage (pyo's fade-in), as DESIGN.md describes
+// the multi-process mix.
 std::vector<float> in_process_render(std::uint32_t workers, std::uint32_t sines, std::uint64_t seed,
-                                     std::uint32_t frames) {
+                                     std::uint32_t frames, KernelKind kernel) {
   constexpr std::uint32_t kChannels = 2;
   constexpr std::uint32_t kBlock = 256;
   const auto frequencies = draw_frequencies_hz(seed, std::uint64_t{workers} * sines, 400, 800);
-  std::vector<SineLoopGroup> groups;
+  std::vector<std::unique_ptr<OscillatorBank>> groups;
   for (const auto& group : deal_contiguous_groups(frequencies.size(), workers)) {
-    groups.emplace_back(
+    groups.push_back(std::make_unique<OscillatorBank>(
         std::span(frequencies).subspan(group.first_oscillator, group.oscillator_count), 48000.0,
-        0.1, 0.005, kChannels, kBlock);
+        0.1, 0.005, kChannels, kBlock, kernel, usable_simd_targets().front()));
   }
   MasterStage master(48000, /*limit_output=*/false);
   std::vector<float> output(std::size_t{frames} * kChannels);
@@ -200,7 +204,7 @@ std::vector<float> in_process_render(std::uint32_t workers, std::uint32_t sines,
     const std::uint32_t count = std::min(kBlock, frames - done);
     float* mix = output.data() + std::size_t{done} * kChannels;
     for (auto& group : groups) {
-      group.render(block.data(), kBlock);
+      group->render(block.data(), kBlock);
       for (std::size_t i = 0; i < std::size_t{count} * kChannels; ++i) mix[i] = mix[i] + block[i];
     }
     master.process(mix, count, kChannels);
@@ -208,24 +212,58 @@ std::vector<float> in_process_render(std::uint32_t workers, std::uint32_t sines,
   return output;
 }
 
-class MultiProcessRender : public ::testing::TestWithParam<std::uint32_t> {};
+class MultiProcessRender : public ::testing::TestWithParam<std::tuple<std::uint32_t, KernelKind>> {
+};
 
-// 1e-6, as the issue asks; the in-process sum adds the groups in the same order, so anything
-// above 0 would already mean a lost, doubled or misplaced block.
+// 1e-6, as the issue asks; the in-process sum adds the groups in the same order with the same
+// kernel and target, so anything above 0 would already mean a lost, doubled or misplaced block
+// (or a worker running another kernel than the one asked for).
 TEST_P(MultiProcessRender, EqualsTheInProcessSumOfTheSameGroups) {
-  const std::uint32_t workers = GetParam();
-  SynthfarmRun run("workers" + std::to_string(workers));
+  const auto [workers, kernel] = GetParam();
+  const std::string kernel_name(kernel_kind_name(kernel));
+  SynthfarmRun run("workers" + std::to_string(workers) + kernel_name);
   const std::string output = run.file("out.wav");
-  run.start({"--workers", std::to_string(workers), "--sines", "60", "--seed", "11", "--output",
-             output, "--duration", "1"});
+  run.start({"--kernel", kernel_name, "--workers", std::to_string(workers), "--sines", "60",
+             "--seed", "11", "--output", output, "--duration", "1"});
   run.expect_exit(0, run.wait_for_workers(workers));
   const Audio rendered = read_wav(output);
-  const std::vector<float> expected = in_process_render(workers, 60, 11, 48000);
+  const std::vector<float> expected = in_process_render(workers, 60, 11, 48000, kernel);
   ASSERT_EQ(rendered.samples.size(), expected.size());
   EXPECT_LE(max_abs_error(rendered.samples, expected), 1e-6);
 }
 
-INSTANTIATE_TEST_SUITE_P(OneTwoAndFourWorkers, MultiProcessRender, ::testing::Values(1u, 2u, 4u));
+INSTANTIATE_TEST_SUITE_P(OneTwoAndFourWorkers, MultiProcessRender,
+                         ::testing::Combine(::testing::Values(1u, 2u, 4u),
+                                            ::testing::Values(KernelKind::kExact,
+                                                              KernelKind::kFast)),
+                         [](const auto& param_info) {
+                           return std::to_string(std::get<0>(param_info.param)) + "_workers_" +
+                                  std::string(kernel_kind_name(std::get<1>(param_info.param)));
+                         });
+
+// The default kernel is fast, and the start-up report names it with the instruction set.
+TEST(StartupReport, NamesTheKernelAndTheInstructionSet) {
+  SynthfarmRun run("kernelline");
+  run.start({"--audio", "null", "--workers", "1", "--sines", "10", "--duration", "0.2"});
+  const auto line =
+      run.process().wait_for_stdout(std::regex("synthfarm: kernel (exact|fast) .*on (\\w+)"), 5s);
+  ASSERT_TRUE(line) << run.process().stdout_text();
+  EXPECT_EQ((*line)[1], "fast");
+  EXPECT_EQ((*line)[2], std::string(usable_simd_targets().front().name));
+  run.expect_exit(0, run.wait_for_workers(1));
+}
+
+// A lower instruction set can be forced with $SYNTHFARM_SIMD or --simd (the option wins).
+TEST(StartupReport, HonoursAForcedLowerInstructionSet) {
+  SynthfarmRun run("kernelforced");
+  ::setenv(kSimdEnvironmentVariable, "sse4", 1);
+  run.start({"--audio", "null", "--workers", "1", "--sines", "10", "--duration", "0.2"});
+  ::unsetenv(kSimdEnvironmentVariable);
+  const auto line = run.process().wait_for_stdout(std::regex("synthfarm: kernel .* on (\\w+)"), 5s);
+  ASSERT_TRUE(line) << run.process().stdout_text();
+  EXPECT_EQ((*line)[1], "sse4");
+  run.expect_exit(0, run.wait_for_workers(1));
+}
 
 // --- Real-time runs on the null clock: every way of ending is clean.
 

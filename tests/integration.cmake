@@ -11,7 +11,7 @@ foreach(test_name cli_process_test jack_output_test)
     continue()
   endif()
   add_executable(${test_name} ${test_name}.cpp)
-  target_link_libraries(${test_name} PRIVATE synthfarm_test_support synthfarm_coordinator
+  target_link_libraries(${test_name} PRIVATE synthfarm_test_support synthfarm_coordinator synthfarm_worker
                         GTest::gtest_main PkgConfig::SNDFILE PkgConfig::JACK synthfarm_warnings)
   add_dependencies(${test_name} synthfarm synthfarm-worker)
   # The JACK tests share one server and measure its callback rate: never two at once.

@@ -3,6 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <vector>
@@ -10,7 +11,7 @@
 #include "shared/realtime_counters.h"
 #include "shared/segment.h"
 #include "shared/shared_futex.h"
-#include "shared/sine_loop.h"
+#include "worker/oscillator_bank.h"
 #include "worker/parent_watch.h"
 
 namespace synthfarm {
@@ -25,7 +26,7 @@ enum class LoopEnd { kShutdown, kParentGone };
 // Thread: the worker's only thread. RT discipline: everything is allocated before the loop;
 // inside it only rendering, atomics and futex sleeps.
 LoopEnd render_until_shutdown(const Segment& segment, std::uint32_t index, pid_t coordinator_pid,
-                              SineLoopGroup& group, std::vector<float>& block_buffer) {
+                              OscillatorBank& group, std::vector<float>& block_buffer) {
   SegmentHeader& header = segment.header();
   WorkerSlot& slot = segment.slot(index);
   SpscRing ring = segment.ring(index);
@@ -105,12 +106,26 @@ int run_worker(const WorkerArguments& arguments) {
                  arguments.worker_index, header.worker_count);
     return 1;
   }
+  const auto simd = simd_target_from_highway(header.simd_target);
+  const std::vector<SimdTarget> usable_targets = usable_simd_targets();
+  const bool usable = simd && std::find(usable_targets.begin(), usable_targets.end(), *simd) !=
+                                  usable_targets.end();
+  if (!usable || header.kernel > static_cast<std::uint32_t>(KernelKind::kFast)) {
+    std::fprintf(stderr,
+                 "%s: this build or CPU cannot run the coordinator's kernel %u on SIMD "
+                 "target 0x%llx; are synthfarm and synthfarm-worker from the same build?\n",
+                 who.c_str(), header.kernel, static_cast<unsigned long long>(header.simd_target));
+    return 1;
+  }
+  // Denormals would put a decaying oscillator on the CPU's slow path; nothing audible is lost.
+  enable_flush_to_zero();
   WorkerSlot& slot = segment->slot(arguments.worker_index);
   const auto frequencies =
       segment->frequencies_hz().subspan(slot.first_oscillator, slot.oscillator_count);
-  SineLoopGroup group(
-      frequencies, header.sample_rate_hz, slot.feedback.load(std::memory_order_relaxed),
-      slot.mul.load(std::memory_order_relaxed), header.channels, header.block_frames);
+  OscillatorBank group(frequencies, header.sample_rate_hz,
+                       slot.feedback.load(std::memory_order_relaxed),
+                       slot.mul.load(std::memory_order_relaxed), header.channels,
+                       header.block_frames, static_cast<KernelKind>(header.kernel), *simd);
   std::vector<float> block_buffer(std::size_t{header.block_frames} * header.channels);
 
   slot.worker_pid.store(getpid(), std::memory_order_relaxed);
