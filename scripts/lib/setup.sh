@@ -10,6 +10,8 @@ SYNTHFARM_BUILD_PACKAGES=(
   libboost-dev libboost-program-options-dev   # Boost.Interprocess, Program_options
   librtaudio-dev libjack-jackd2-dev libasound2-dev   # RtAudio and the libraries it drives
   libsndfile1-dev                             # WAV files
+  libhwy-dev                                  # Highway: SIMD kernels, run-time dispatch
+  libbenchmark-dev                            # Google Benchmark: bench/
   libgtest-dev nlohmann-json3-dev             # tests
 )
 SYNTHFARM_TEST_PACKAGES=(jackd2)              # a real JACK server (dummy backend) for tests
