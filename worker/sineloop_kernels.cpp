@@ -116,10 +116,20 @@ HWY_INLINE void ExactVectors(const std::uint64_t* HWY_RESTRICT table_pairs,
       // read >= 512 is exact, so floor and fraction can be taken first and 512 masked off the
       // index. At the edges (-512, 512, 1024) pyo reads entry 0 or 512 with weight 0: both 0.
       const V position = hn::Add(read, hn::IfThenElseZero(hn::Lt(read, hn::Zero(d)), k512));
+#if HWY_TARGET == HWY_AVX3
+      // VREDUCEPS gives position - floor(position) (exact) in one instruction, and the
+      // conversion can round down itself: two instructions instead of three.
+      const V fraction{_mm512_reduce_ps(position.raw, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)};
+      const hn::Vec<DI> whole{
+          _mm512_cvt_roundps_epi32(position.raw, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)};
+      // The mask costs 3 %; it keeps every read inside the table whatever the input.
+      const auto index = hn::And(whole, kIndexMask);
+#else
       const V whole = hn::Floor(position);
       const V fraction = hn::Sub(position, whole);
       // The mask costs 3 %; it keeps every read inside the table whatever the input.
       const auto index = hn::And(hn::ConvertTo(di, whole), kIndexMask);
+#endif
       V a;
       V b_minus_a;
       ReadTable(d, table_pairs, index, a, b_minus_a);
