@@ -36,6 +36,7 @@
 #include "shared/kernel_kind.h"
 #include "shared/simd_target.h"
 #include "shared/sine_loop.h"
+#include "tests/support/pyo_vectors.h"
 #include "worker/oscillator_bank.h"
 #include "worker/sineloop_kernels.h"
 
@@ -193,45 +194,7 @@ std::string target_test_name(const testing::TestParamInfo<SimdTarget>& param_inf
   return std::string(param_info.param.name);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Loading pyo's vectors and applying its server fade-in (as tests/sine_loop_test.cpp does).
-
-const std::string kVectorDir = std::string(SYNTHFARM_TEST_DATA_DIR) + "/pyo-vectors/";
-
-nlohmann::json load_manifest(const std::string& name) {
-  std::ifstream file(kVectorDir + name + ".json");
-  EXPECT_TRUE(file) << "cannot open " << kVectorDir << name << ".json";
-  return nlohmann::json::parse(file);
-}
-
-std::vector<float> load_f32(const std::string& name) {
-  std::ifstream file(kVectorDir + name + ".f32", std::ios::binary);
-  EXPECT_TRUE(file) << "cannot open " << kVectorDir << name << ".f32";
-  const std::string bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-  std::vector<float> samples(bytes.size() / sizeof(float));
-  std::memcpy(samples.data(), bytes.data(), samples.size() * sizeof(float));
-  return samples;
-}
-
-// pyo's 5 ms server fade-in (SPEC.md §8): the gain adds float32(1/T) once per frame for the
-// first T = int(0.005 * sr) frames, so frame 0 is already at 1/T and the gain ends at 0.9999992.
-void apply_server_fade_in(std::vector<float>& interleaved, std::uint32_t channels,
-                          double sample_rate_hz) {
-  const int fade_frames = static_cast<int>(0.005 * sample_rate_hz);
-  const float step = static_cast<float>(1.0 / fade_frames);
-  float gain = 0.0f;
-  int count = 0;
-  for (std::size_t frame = 0; frame < interleaved.size() / channels; ++frame) {
-    if (count < fade_frames) {
-      gain = gain + step;
-      ++count;
-    }
-    for (std::uint32_t c = 0; c < channels; ++c) {
-      float& sample = interleaved[frame * channels + c];
-      sample = sample * gain;
-    }
-  }
-}
+using testing_support::apply_server_fade_in;
 
 // ---------------------------------------------------------------------------------------------
 // Rendering and comparing.
@@ -466,8 +429,8 @@ class ExactBankOnTarget : public testing::TestWithParam<SimdTarget> {};
 // sum of the exact recurrence is subnormal at these gains, so both must give pyo's bits.
 TEST_P(ExactBankOnTarget, MatchesEveryPyoVectorBitForBitAfterTheServerFadeIn) {
   for (const std::string name : {"single_440_fb0.1", "stereo8_fb0.1", "group500_seed"}) {
-    const nlohmann::json manifest = load_manifest(name);
-    const std::vector<float> expected = load_f32(name);
+    const nlohmann::json manifest = testing_support::load_pyo_manifest(name);
+    const std::vector<float> expected = testing_support::load_pyo_samples(name);
     const auto channels = manifest.at("nchnls").get<std::uint32_t>();
     const auto frames = manifest.at("nframes").get<std::size_t>();
     const auto sample_rate_hz = manifest.at("sr").get<double>();
@@ -626,7 +589,8 @@ std::vector<double> fast_test_frequencies() {
   std::vector<double> frequencies_hz = random_frequencies(48, 2024, 20.0, 20000.0);
   frequencies_hz.front() = 20.0;
   frequencies_hz.back() = 20000.0;
-  const auto pyo_group = load_manifest("group500_seed").at("freqs").get<std::vector<double>>();
+  const auto pyo_group =
+      testing_support::load_pyo_manifest("group500_seed").at("freqs").get<std::vector<double>>();
   frequencies_hz.insert(frequencies_hz.end(), pyo_group.begin(), pyo_group.begin() + 16);
   return frequencies_hz;
 }
@@ -711,7 +675,8 @@ TEST_P(FastBankOnTarget, AgreesWithTheBestTargetsFastKernel) {
   const SimdTarget best = usable_simd_targets().front();
   // One oscillator per channel: the kernel alone. pyo's example group: the lane sums too.
   const std::vector<double> alone_hz = fast_test_frequencies();
-  const auto pyo_group = load_manifest("group500_seed").at("freqs").get<std::vector<double>>();
+  const auto pyo_group =
+      testing_support::load_pyo_manifest("group500_seed").at("freqs").get<std::vector<double>>();
   struct Layout {
     const char* name;
     const std::vector<double>& frequencies_hz;

@@ -21,52 +21,12 @@
 #include <nlohmann/json.hpp>
 
 #include "shared/sine_loop.h"
+#include "tests/support/pyo_vectors.h"
 
 namespace synthfarm {
 namespace {
 
-static_assert(std::endian::native == std::endian::little,
-              "the reference vectors are little-endian float32");
-
-const std::string kVectorDir = std::string(SYNTHFARM_TEST_DATA_DIR) + "/pyo-vectors/";
-
-nlohmann::json load_manifest(const std::string& name) {
-  std::ifstream file(kVectorDir + name + ".json");
-  EXPECT_TRUE(file) << "cannot open " << kVectorDir << name << ".json";
-  return nlohmann::json::parse(file);
-}
-
-std::vector<float> load_f32(const std::string& name) {
-  std::ifstream file(kVectorDir + name + ".f32", std::ios::binary);
-  EXPECT_TRUE(file) << "cannot open " << kVectorDir << name << ".f32";
-  const std::string bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-  std::vector<float> samples(bytes.size() / sizeof(float));
-  std::memcpy(samples.data(), bytes.data(), samples.size() * sizeof(float));
-  return samples;
-}
-
-// pyo's server fade-in (SPEC.md §8), applied in place to interleaved frames: the gain starts
-// at 0 and adds float32(1/T) once per frame for the first T = int(0.005 * sr) frames (so frame 0
-// is already scaled by 1/T), then stays at the float32 sum, 0.9999992, never 1.
-// Returns the final gain.
-float apply_server_fade_in(std::vector<float>& interleaved, std::uint32_t channels,
-                           double sample_rate_hz) {
-  const int fade_frames = static_cast<int>(0.005 * sample_rate_hz);
-  const float step = static_cast<float>(1.0 / fade_frames);
-  float gain = 0.0f;
-  int count = 0;
-  for (std::size_t frame = 0; frame < interleaved.size() / channels; ++frame) {
-    if (count < fade_frames) {
-      gain = gain + step;
-      ++count;
-    }
-    for (std::uint32_t c = 0; c < channels; ++c) {
-      float& sample = interleaved[frame * channels + c];
-      sample = sample * gain;
-    }
-  }
-  return gain;
-}
+using testing_support::apply_server_fade_in;
 
 // Renders `frames` interleaved frames in calls of `block_frames` (the last one may be short).
 std::vector<float> render(SineLoopGroup& group, std::size_t frames, std::uint32_t block_frames) {
@@ -107,8 +67,8 @@ class SineLoopAgainstPyo : public testing::TestWithParam<const char*> {};
 
 TEST_P(SineLoopAgainstPyo, MatchesPyoBitForBitAfterTheServerFadeIn) {
   const std::string name = GetParam();
-  const nlohmann::json manifest = load_manifest(name);
-  const std::vector<float> expected = load_f32(name);
+  const nlohmann::json manifest = testing_support::load_pyo_manifest(name);
+  const std::vector<float> expected = testing_support::load_pyo_samples(name);
   const auto channels = manifest.at("nchnls").get<std::uint32_t>();
   const auto frames = manifest.at("nframes").get<std::size_t>();
   const auto sample_rate_hz = manifest.at("sr").get<double>();
@@ -149,7 +109,7 @@ INSTANTIATE_TEST_SUITE_P(ReferenceVectors, SineLoopAgainstPyo,
 // Block-size independence (SPEC.md §8: pyo's own output does not depend on buffersize).
 
 TEST(SineLoopGroup, RendersIdenticalBitsWithBlockSizes1And64And100And256) {
-  const nlohmann::json manifest = load_manifest("stereo8_fb0.1");
+  const nlohmann::json manifest = testing_support::load_pyo_manifest("stereo8_fb0.1");
   const auto frequencies_hz = manifest.at("freqs").get<std::vector<double>>();
   constexpr std::size_t kFrames = 12'000;  // not a multiple of 64, 100 or 256
   std::vector<std::vector<float>> renders;
@@ -166,7 +126,7 @@ TEST(SineLoopGroup, RendersIdenticalBitsWithBlockSizes1And64And100And256) {
   std::vector<float> faded = renders[0];
   faded.resize(kFrames * 2);
   apply_server_fade_in(faded, 2, 48000);
-  std::vector<float> expected = load_f32("stereo8_fb0.1");
+  std::vector<float> expected = testing_support::load_pyo_samples("stereo8_fb0.1");
   expected.resize(kFrames * 2);
   EXPECT_EQ(compare(faded, expected).differing_bits, 0u);
 }
