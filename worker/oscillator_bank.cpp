@@ -104,12 +104,13 @@ OscillatorBank::OscillatorBank(std::span<const double> frequencies_hz, double sa
   }
 
   const auto& table = sine_table();
-  s.table_pairs = hwy::AllocateAligned<std::uint64_t>(kSineTableSize);
+  s.table_pairs = hwy::AllocateAligned<std::uint64_t>(kernels::kTablePairs);
   if (!s.table_pairs) throw std::bad_alloc();
-  for (std::size_t i = 0; i < kSineTableSize; ++i) {
-    const float step = table[i + 1] - table[i];  // pyo's (b - a), rounded once as pyo does
+  for (std::size_t i = 0; i < kernels::kTablePairs; ++i) {
+    const std::size_t k = i % kSineTableSize;
+    const float step = table[k + 1] - table[k];  // pyo's (b - a), rounded once as pyo does
     s.table_pairs[i] = std::uint64_t{std::bit_cast<std::uint32_t>(step)} << 32 |
-                       std::bit_cast<std::uint32_t>(table[i]);
+                       std::bit_cast<std::uint32_t>(table[k]);
   }
   s.scratch = zeroed_floats(kernels::kExactScratchFloats);
   s.lane_sums = zeroed_floats(std::size_t{s.max_block_frames} * kernels::kSlotLanes);
@@ -135,7 +136,8 @@ SimdTarget OscillatorBank::target() const noexcept {
 }
 
 void OscillatorBank::set_feedback(double feedback) noexcept {
-  state_->feed = sineloop_feed(feedback);
+  // The exact kernel's table reads stay in bounds only for a feed in [0, 512]: NaN is 0.
+  state_->feed = std::isnan(feedback) ? 0.0f : sineloop_feed(feedback);
   state_->feedback = state_->feed / 512.0f;  // exact: the clipped float32 feedback
 }
 

@@ -53,7 +53,22 @@ HWY_INLINE V WrapTablePosition(D d, V x) {
 // is in [0, 512), i.e. any frequency from 0 up to (not including) the sample rate.
 HWY_INLINE V WrapForwardPosition(D d, V x) {
   const V k512 = hn::Set(d, 512.0f);
+#if HWY_TARGET == HWY_AVX3
+  // One masked subtraction; Highway 1.0 has no masked arithmetic.
+  return V{_mm512_mask_sub_ps(x.raw, hn::Ge(x, k512).raw, x.raw, k512.raw)};
+#else
   return hn::Sub(x, hn::IfThenElseZero(hn::Ge(x, k512), k512));  // exact for x in [512, 1024)
+#endif
+}
+
+// pyo's wrap of a negative read position: add 512, rounding once (see ExactVectors).
+HWY_INLINE V LiftNegativePosition(D d, V x) {
+  const V k512 = hn::Set(d, 512.0f);
+#if HWY_TARGET == HWY_AVX3
+  return V{_mm512_mask_add_ps(x.raw, hn::Lt(x, hn::Zero(d)).raw, x.raw, k512.raw)};
+#else
+  return hn::Add(x, hn::IfThenElseZero(hn::Lt(x, hn::Zero(d)), k512));
+#endif
 }
 
 // ---- exact ----------------------------------------------------------------------------------
@@ -99,8 +114,6 @@ HWY_INLINE void ExactVectors(const std::uint64_t* HWY_RESTRICT table_pairs,
   const D d;
   const DI di;
   const V feed = hn::Set(d, feed_value);
-  const V k512 = hn::Set(d, 512.0f);
-  const auto kIndexMask = hn::Set(di, 511);
   V p[G];
   V y[G];
   for (std::size_t g = 0; g < G; ++g) {
@@ -111,24 +124,22 @@ HWY_INLINE void ExactVectors(const std::uint64_t* HWY_RESTRICT table_pairs,
     for (std::size_t g = 0; g < G; ++g) {
       p[g] = kForward ? WrapForwardPosition(d, p[g]) : WrapTablePosition(d, p[g]);
       const V read = hn::Add(p[g], hn::Mul(y[g], feed));
-      // |y| <= 1 and feed <= 512 keep `read` within [-512, 1024]. There pyo's wrap rounds only
-      // when it adds 512 to a negative read (done here the same way); subtracting 512 from a
-      // read >= 512 is exact, so floor and fraction can be taken first and 512 masked off the
-      // index. At the edges (-512, 512, 1024) pyo reads entry 0 or 512 with weight 0: both 0.
-      const V position = hn::Add(read, hn::IfThenElseZero(hn::Lt(read, hn::Zero(d)), k512));
+      // |y| <= 1 and 0 <= feed <= 512 keep `read` within [-512, 1024]. There pyo's wrap rounds
+      // only when it adds 512 to a negative read (done here the same way); subtracting 512 from
+      // a read >= 512 is exact, so floor and fraction can be taken first and the table repeats
+      // itself up to index 1024 instead. At the edges (-512, 512, 1024) pyo reads entry 0 or
+      // 512 with weight 0: both give 0.
+      const V position = LiftNegativePosition(d, read);
 #if HWY_TARGET == HWY_AVX3
       // VREDUCEPS gives position - floor(position) (exact) in one instruction, and the
       // conversion can round down itself: two instructions instead of three.
       const V fraction{_mm512_reduce_ps(position.raw, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)};
-      const hn::Vec<DI> whole{
+      const hn::Vec<DI> index{
           _mm512_cvt_roundps_epi32(position.raw, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)};
-      // The mask costs 3 %; it keeps every read inside the table whatever the input.
-      const auto index = hn::And(whole, kIndexMask);
 #else
       const V whole = hn::Floor(position);
       const V fraction = hn::Sub(position, whole);
-      // The mask costs 3 %; it keeps every read inside the table whatever the input.
-      const auto index = hn::And(hn::ConvertTo(di, whole), kIndexMask);
+      const auto index = hn::ConvertTo(di, whole);
 #endif
       V a;
       V b_minus_a;

@@ -16,6 +16,7 @@ inline constexpr std::size_t kSlotLanes = 16;
 // Frames the exact kernel renders before it folds them into the channel sum: 32 frames of 8
 // vectors of 16 lanes stay in L1 (16 KiB).
 inline constexpr std::size_t kSlabFrames = 32;
+inline constexpr std::size_t kTablePairs = 1025;
 inline constexpr std::size_t kExactScratchFloats = 8 * kSlabFrames * kSlotLanes;
 
 // One channel's oscillators.
@@ -30,7 +31,8 @@ struct ChannelLanes {
 
 struct ExactBlock {
   // 512 entries: low half the bits of pyo's table[k] (shared/sine_loop.h), high half those of
-  // float32(table[k + 1] - table[k]), pyo's (b - a). Entry 512 is never read (see the .cpp).
+  // float32(table[k + 1] - table[k]), pyo's (b - a); kTablePairs entries, entry k + 512 equal
+  // to entry k, so that read positions up to 1024 need no wrap (see the .cpp).
   const std::uint64_t* table_pairs;
   float feed;  // feedback * 512
   float mul;
