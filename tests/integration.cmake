@@ -6,7 +6,8 @@ target_compile_definitions(synthfarm_test_support PUBLIC
   SYNTHFARM_BUILD_DIR="${CMAKE_BINARY_DIR}"
   SYNTHFARM_TEST_DATA_DIR="${CMAKE_CURRENT_SOURCE_DIR}/data")
 
-foreach(test_name cli_process_test jack_output_test)
+foreach(test_name cli_process_test jack_output_test failure_recovery_test resource_abuse_test
+                  bad_samples_test worker_failure_test)
   if(NOT EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${test_name}.cpp)
     continue()
   endif()
