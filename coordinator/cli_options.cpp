@@ -108,7 +108,12 @@ po::options_description describe_options() {
       "/tmp). Commands, one per line: stop <worker|all>, play <worker|all>, status, quit")(
       "name", po::value<std::string>(),
       "instance name for the FIFO and shared memory, letters, digits, '-' and '_' (default "
-      "'default')")("help,h", "print this help and exit")("version", "print the version and exit");
+      "'default')")(
+      "on-worker-failure", po::value<std::string>(),
+      "when a worker dies while playing: silence (its oscillators fall silent, the others play "
+      "on, stderr says which worker and why) or abort (stop everything cleanly, exit 1) "
+      "(default silence)")("help,h", "print this help and exit")("version",
+                                                                 "print the version and exit");
 
   po::options_description kernel("Kernel");
   kernel.add_options()(
@@ -257,6 +262,16 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[],
           static_cast<std::uint32_t>(parse_unsigned("channels", text("channels"), 1, kMaxChannels));
     }
     if (given("audio")) options.audio = parse_audio_api(text("audio"));
+    if (given("on-worker-failure")) {
+      const std::string policy = text("on-worker-failure");
+      if (policy == "silence") {
+        options.on_worker_failure = WorkerFailurePolicy::kSilence;
+      } else if (policy == "abort") {
+        options.on_worker_failure = WorkerFailurePolicy::kAbort;
+      } else {
+        fail("on-worker-failure", "unknown policy '" + policy + "' (choose silence or abort)");
+      }
+    }
     if (given("duration")) {
       options.duration_seconds = parse_real("duration", text("duration"), 1e-6, 1e7);
     }

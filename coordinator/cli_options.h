@@ -14,6 +14,12 @@ namespace synthfarm {
 
 enum class AudioApi { kAuto, kJack, kPulse, kAlsa, kNull };
 
+// What the coordinator does when a worker dies while playing.
+enum class WorkerFailurePolicy {
+  kSilence,  // its oscillators fall silent; the others play on (default)
+  kAbort,    // stop everything cleanly and exit 1
+};
+
 const char* audio_api_name(AudioApi api) noexcept;
 
 // Exit codes, documented in --help and the README.
@@ -38,6 +44,7 @@ struct Options {
   std::optional<double> duration_seconds;  // ends any run; required with output_path
   std::string control_path;                // empty: the default path for `name`
   std::string name = "default";            // instance name: FIFO path and segment name
+  WorkerFailurePolicy on_worker_failure = WorkerFailurePolicy::kSilence;
   KernelKind kernel = KernelKind::kFast;
   SimdTarget simd;  // resolved: the best this CPU runs, unless --simd or SYNTHFARM_SIMD says
 };

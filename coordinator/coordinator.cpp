@@ -100,7 +100,9 @@ class CoordinatorRun {
   int control_loop();
   void handle_control_line(std::string_view line, bool too_long, bool& quit);
   void apply(const ControlCommand& command);
-  void reap_workers();
+  // Reaps exited workers and reports them. Returns false when the failure policy says the run
+  // must end (--on-worker-failure abort).
+  bool reap_workers();
   void print_status(const char* label) const;
   void fade_out_and_stop_output();
   void teardown();
@@ -336,18 +338,25 @@ void CoordinatorRun::handle_control_line(std::string_view line, bool too_long, b
   apply(command);
 }
 
-void CoordinatorRun::reap_workers() {
+bool CoordinatorRun::reap_workers() {
+  bool keep_playing = true;
   for (auto& worker : workers_) {
     if (!reap_if_exited(worker)) continue;
     // Release pairs with the mixer's acquire: it stops reading this ring.
     segment_->slot(worker.index).exited.store(1, std::memory_order_release);
     wake_always(segment_->slot(worker.index).data_ready);  // an offline render may wait on it
-    if (!shutting_down_) {
-      print_error("worker " + std::to_string(worker.index) + " (pid " + std::to_string(worker.pid) +
-                  ") " + describe_wait_status(worker.wait_status) +
-                  "; its oscillators are silent from now on, the others play on");
+    if (shutting_down_) continue;
+    const std::string what = "worker " + std::to_string(worker.index) + " (pid " +
+                             std::to_string(worker.pid) + ") " +
+                             describe_wait_status(worker.wait_status);
+    if (options_.on_worker_failure == WorkerFailurePolicy::kAbort) {
+      print_error(what + "; stopping everything (--on-worker-failure abort)");
+      keep_playing = false;
+    } else {
+      print_error(what + "; its oscillators are silent from now on, the others play on");
     }
   }
+  return keep_playing;
 }
 
 int CoordinatorRun::control_loop() {
@@ -382,7 +391,7 @@ int CoordinatorRun::control_loop() {
       });
       if (quit) return kExitOk;
     }
-    reap_workers();
+    if (!reap_workers()) return kExitFailure;
     if (offline_) {
       if (fds[2].revents & POLLIN) {
         offline_->finish();

@@ -178,6 +178,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCommandLine{{"--channels", "0"}, "--channels"},
         BadCommandLine{{"--duration", "0"}, "--duration"},
         BadCommandLine{{"--name", "a/b"}, "--name"}, BadCommandLine{{"--name", ""}, "--name"},
+        BadCommandLine{{"--on-worker-failure", "retry"}, "--on-worker-failure"},
+        BadCommandLine{{"--kernel", "slow"}, "--kernel"},
+        BadCommandLine{{"--simd", "avx7"}, "--simd"},
         BadCommandLine{{"--workers"}, "--workers"},  // value missing
         BadCommandLine{{"--bogus"}, "--bogus"}),
     [](const testing::TestParamInfo<BadCommandLine>& param_info) {
@@ -235,7 +238,7 @@ INSTANTIATE_TEST_SUITE_P(EveryOption, ParseCliHelp,
                          testing::Values("workers", "sines", "freq-min", "freq-max", "feedback",
                                          "mul", "seed", "freqs-file", "sample-rate", "block",
                                          "channels", "audio", "output", "duration", "control",
-                                         "name"),
+                                         "name", "on-worker-failure", "kernel", "simd"),
                          [](const testing::TestParamInfo<const char*>& param_info) {
                            std::string name = param_info.param;
                            std::replace(name.begin(), name.end(), '-', '_');

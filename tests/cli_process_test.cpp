@@ -18,6 +18,7 @@
 #include "shared/kernel_kind.h"
 #include "shared/simd_target.h"
 #include "tests/support/child_process.h"
+#include "tests/support/synthfarm_run.h"
 #include "worker/oscillator_bank.h"
 
 namespace synthfarm {
@@ -25,6 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::ChildProcess;
+using testing::SynthfarmRun;
 using testing::TempDir;
 
 struct Audio {
@@ -69,66 +71,6 @@ std::string vector_path(const std::string& file) {
 }
 
 // One synthfarm run with its own instance name and FIFO, and the checks that it left nothing.
-class SynthfarmRun {
- public:
-  explicit SynthfarmRun(const std::string& test_name)
-      : name_(testing::unique_instance_name(test_name)), control_(directory_.file("control")) {}
-
-  void start(const std::vector<std::string>& arguments) {
-    std::vector<std::string> argv{testing::built_program("synthfarm"), "--name", name_, "--control",
-                                  control_};
-    argv.insert(argv.end(), arguments.begin(), arguments.end());
-    process_ = std::make_unique<ChildProcess>(argv);
-  }
-
-  ChildProcess& process() { return *process_; }
-  const std::string& control_path() const { return control_; }
-  std::string file(const std::string& name) const { return directory_.file(name); }
-
-  // Waits for the start-up report and returns the workers' pids from it.
-  std::vector<pid_t> wait_for_workers(std::size_t count) {
-    const std::regex control_line("synthfarm: control FIFO");
-    EXPECT_TRUE(process_->wait_for_stdout(control_line, 10s)) << process_->stderr_text();
-    std::vector<pid_t> pids;
-    for (std::size_t w = 0; w < count; ++w) {
-      const auto found = process_->wait_for_stdout(
-          std::regex("synthfarm: worker " + std::to_string(w) + " pid ([0-9]+)"), 10s);
-      EXPECT_TRUE(found) << "no start-up line for worker " << w;
-      if (found) pids.push_back(std::stoi((*found)[1]));
-    }
-    return pids;
-  }
-
-  void send_command(const std::string& line) {
-    const int fd = open(control_.c_str(), O_WRONLY | O_NONBLOCK);
-    ASSERT_GE(fd, 0) << "cannot open the control FIFO " << control_;
-    const std::string text = line + "\n";
-    ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-    close(fd);
-  }
-
-  // Runs to the end; checks the exit code and that nothing of this instance is left: no
-  // worker process, no shared memory, no FIFO.
-  void expect_exit(int expected_exit_code, const std::vector<pid_t>& workers) {
-    const auto exit_code = process_->wait_exit_code(60s);
-    ASSERT_TRUE(exit_code.has_value()) << "synthfarm did not exit within 60 s";
-    EXPECT_EQ(*exit_code, expected_exit_code) << "stderr: " << process_->stderr_text();
-    for (pid_t pid : workers) {
-      EXPECT_FALSE(testing::process_alive(pid)) << "worker pid " << pid << " outlived the run";
-    }
-    EXPECT_TRUE(testing::shm_entries("synthfarm-" + name_ + "-").empty())
-        << "shared memory of instance " << name_ << " left in /dev/shm";
-    struct stat status {};
-    EXPECT_NE(lstat(control_.c_str(), &status), 0) << "control FIFO left at " << control_;
-  }
-
- private:
-  TempDir directory_;
-  std::string name_;
-  std::string control_;
-  std::unique_ptr<ChildProcess> process_;
-};
-
 struct PyoVector {
   const char* name;
   const char* mul;

@@ -1,0 +1,115 @@
+// A worker killed while playing (issue 4, item 1): the coordinator notices at once, names the
+// worker, its pid and the signal, and then follows --on-worker-failure.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include "tests/support/child_process.h"
+#include "tests/support/synthfarm_run.h"
+
+namespace synthfarm {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::SynthfarmRun;
+
+constexpr int kWorkers = 3;
+
+// Sends `status` and returns the captures of `line` in that reply. Every reply has the same
+// lines, so the reply to the n-th request is the n-th match: skip the n - 1 before it.
+class StatusReader {
+ public:
+  explicit StatusReader(SynthfarmRun& run) : run_(run) {}
+
+  std::optional<std::vector<std::string>> request(const std::string& line) {
+    run_.send_command("status");
+    ++requests_;
+    const std::string skip =
+        "(?:status: seconds=[\\s\\S]*?){" + std::to_string(requests_ - 1) + "}";
+    return run_.process().wait_for_stdout(std::regex(skip + "status: seconds=[\\s\\S]*?" + line),
+                                          2s);
+  }
+
+  std::uint64_t callbacks() {
+    const auto found = request("callbacks=([0-9]+)");
+    EXPECT_TRUE(found) << run_.process().stdout_text();
+    return found ? std::stoull((*found)[1]) : 0;
+  }
+
+  // state and underrun_frames of worker `index`.
+  std::optional<std::vector<std::string>> worker(int index) {
+    return request("status worker " + std::to_string(index) +
+                   ": state=(\\w+) pid=[0-9]+ oscillators=[0-9]+ rendered_frames=[0-9]+ "
+                   "underrun_frames=([0-9]+)");
+  }
+
+ private:
+  SynthfarmRun& run_;
+  int requests_ = 0;
+};
+
+// Kills worker 1 with SIGKILL and returns how long the coordinator took to say so on stderr.
+std::chrono::milliseconds kill_worker_and_time_report(SynthfarmRun& run, pid_t pid) {
+  const auto killed_at = std::chrono::steady_clock::now();
+  ::kill(pid, SIGKILL);
+  const auto report = run.process().wait_for_stderr(
+      std::regex("worker 1 \\(pid " + std::to_string(pid) + "\\) was killed by signal 9"), 2s);
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - killed_at);
+  EXPECT_TRUE(report) << "stderr: " << run.process().stderr_text();
+  return elapsed;
+}
+
+// The default policy, silence: the dead worker's share falls silent and the rest plays on.
+TEST(WorkerKilled, IsNamedWithinATenthOfASecondAndTheOthersPlayOn) {
+  SynthfarmRun run("killsilence");
+  run.start({"--audio", "null", "--workers", std::to_string(kWorkers), "--sines", "50"});
+  const auto pids = run.wait_for_workers(kWorkers);
+  ASSERT_EQ(pids.size(), static_cast<std::size_t>(kWorkers));
+  std::this_thread::sleep_for(300ms);  // past the prefill, into steady state
+
+  const auto detection = kill_worker_and_time_report(run, pids[1]);
+  EXPECT_LT(detection, 100ms) << "the issue allows 100 ms from the kill to the message";
+  std::printf("detection: %lld ms\n", static_cast<long long>(detection.count()));
+
+  StatusReader status(run);
+  const std::uint64_t callbacks_before = status.callbacks();
+  std::this_thread::sleep_for(500ms);
+  // 500 ms is 94 callbacks of 256 frames at 48 kHz; half of them is proof enough.
+  EXPECT_GT(status.callbacks(), callbacks_before + 47) << "the output stopped after the kill";
+  for (const int survivor : {0, 2}) {
+    const auto line = status.worker(survivor);
+    ASSERT_TRUE(line) << run.process().stdout_text();
+    EXPECT_EQ((*line)[1], "playing");
+    EXPECT_EQ((*line)[2], "0") << "worker " << survivor << " had underruns after worker 1 died";
+  }
+  run.send_command("quit");
+  run.expect_exit(0, pids);
+}
+
+// --on-worker-failure abort: a dead worker ends the run, cleanly and with exit code 1.
+TEST(WorkerKilled, EndsTheRunWithExitCode1UnderAbort) {
+  SynthfarmRun run("killabort");
+  run.start({"--audio", "null", "--workers", std::to_string(kWorkers), "--sines", "50",
+             "--on-worker-failure", "abort"});
+  const auto pids = run.wait_for_workers(kWorkers);
+  ASSERT_EQ(pids.size(), static_cast<std::size_t>(kWorkers));
+  std::this_thread::sleep_for(300ms);
+
+  const auto killed_at = std::chrono::steady_clock::now();
+  EXPECT_LT(kill_worker_and_time_report(run, pids[1]), 100ms);
+  EXPECT_TRUE(run.process().wait_for_stderr(std::regex("--on-worker-failure abort"), 1s));
+  run.expect_exit(1, pids);  // also: no worker, no /dev/shm entry, no FIFO left
+  const auto exited_after = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - killed_at);
+  EXPECT_LT(exited_after, 2s);
+  std::printf("abort: exited %lld ms after the kill\n",
+              static_cast<long long>(exited_after.count()));
+}
+
+}  // namespace
+}  // namespace synthfarm
