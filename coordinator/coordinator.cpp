@@ -35,8 +35,10 @@ using namespace std::chrono_literals;
 constexpr auto kAttachTimeout = 5s;
 constexpr auto kPrefillTimeout = 2s;
 constexpr auto kWorkerGrace = 1000ms;
-constexpr auto kOutputWatchdog = 1s;  // RtAudio 5.2 does not report a vanished JACK server
-constexpr int kControlTickMs = 50;    // how often the control thread checks --duration
+// RtAudio 5.2 does not report a vanished JACK server: an output that has not asked for audio for
+// this long, or four of its periods if those are longer, is taken as gone.
+constexpr auto kOutputWatchdog = 500ms;
+constexpr int kControlTickMs = 50;  // how often the control thread checks --duration
 
 std::uint32_t next_power_of_two(std::uint32_t value) {
   std::uint32_t power = 1;
@@ -366,6 +368,9 @@ int CoordinatorRun::control_loop() {
           : 0;
   std::uint64_t last_calls = 0;
   auto last_progress = std::chrono::steady_clock::now();
+  const std::chrono::duration<double> four_periods(4.0 * block_frames_ / sample_rate_hz_);
+  const std::chrono::duration<double> watchdog =
+      std::max<std::chrono::duration<double>>(kOutputWatchdog, four_periods);
   while (true) {
     std::vector<pollfd> fds{{signal_fd_, POLLIN, 0}, {fifo_->fd(), POLLIN, 0}};
     if (offline_) fds.push_back({offline_->done_fd(), POLLIN, 0});
@@ -410,10 +415,12 @@ int CoordinatorRun::control_loop() {
     if (calls != last_calls) {
       last_calls = calls;
       last_progress = now;
-    } else if (now - last_progress > kOutputWatchdog) {
+    } else if (now - last_progress > watchdog) {
       return fail(
-          "the audio output stopped asking for audio for over 1 s (did the JACK or "
-          "PulseAudio server stop?); exiting");
+          "the audio output stopped asking for audio for " +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::milliseconds>(now - last_progress).count()) +
+          " ms (did the JACK or PulseAudio server stop?); exiting");
     }
     if (duration_frames &&
         mixer_->stats().frames.load(std::memory_order_relaxed) >= duration_frames) {

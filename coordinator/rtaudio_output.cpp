@@ -2,6 +2,7 @@
 #include <RtAudio.h>
 #include <alsa/asoundlib.h>
 #include <jack/jack.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <optional>
@@ -66,12 +67,13 @@ std::string advice_for(AudioApi api) {
 class RtAudioOutput final : public AudioOutput {
  public:
   RtAudioOutput(AudioApi api, std::unique_ptr<RtAudio> audio, std::string device_name,
-                std::uint32_t sample_rate_hz, std::uint32_t buffer_frames)
+                std::uint32_t sample_rate_hz, std::uint32_t buffer_frames, std::string client_name)
       : api_(api),
         audio_(std::move(audio)),
         device_name_(std::move(device_name)),
         sample_rate_hz_(sample_rate_hz),
-        buffer_frames_(buffer_frames) {}
+        buffer_frames_(buffer_frames),
+        client_name_(std::move(client_name)) {}
 
   ~RtAudioOutput() override {
     stop();
@@ -79,6 +81,7 @@ class RtAudioOutput final : public AudioOutput {
       if (audio_->isStreamOpen()) audio_->closeStream();
     } catch (const RtAudioError&) {
     }
+    if (api_ == AudioApi::kJack) remove_orphaned_jack_semaphore();
   }
 
   std::string description() const override {
@@ -123,6 +126,16 @@ class RtAudioOutput final : public AudioOutput {
     return 0;
   }
 
+  // libjack (jackd2) keeps a semaphore per client in /dev/shm and removes it when the client
+  // closes, through the server. A server that was killed cannot: remove ours, so a lost server
+  // leaves nothing of synthfarm behind. Named "jack_sem.<uid>_<server>_<client>" by jackd2.
+  void remove_orphaned_jack_semaphore() const {
+    const char* server = std::getenv("JACK_DEFAULT_SERVER");
+    const std::string path = "/dev/shm/jack_sem." + std::to_string(getuid()) + "_" +
+                             (server && *server ? server : "default") + "_" + client_name_;
+    ::unlink(path.c_str());  // absent after a normal close: nothing to do
+  }
+
   // RtAudio 5.2's error callback carries no user pointer; errors reach the control thread
   // through the callback counter watchdog instead, so this only keeps RtAudio from printing.
   static void ignore_error(RtAudioError::Type, const std::string&) {}
@@ -133,6 +146,7 @@ class RtAudioOutput final : public AudioOutput {
   std::string device_name_;
   std::uint32_t sample_rate_hz_;
   std::uint32_t buffer_frames_;
+  std::string client_name_;
   Mixer* mixer_ = nullptr;
 };
 
@@ -181,7 +195,7 @@ std::unique_ptr<AudioOutput> open_rtaudio_output(AudioApi api, std::uint32_t sam
     // PulseAudio delivers in bursts with two buffers (../shared/AUDIO-SERVERS.md).
     if (api == AudioApi::kPulse) stream_options.numberOfBuffers = 4;
     auto output = std::make_unique<RtAudioOutput>(api, std::move(audio), info.name, sample_rate_hz,
-                                                  buffer_frames);
+                                                  buffer_frames, client_name);
     output->open_stream(parameters, stream_options);
     if (output->buffer_frames() == 0 || output->buffer_frames() > kMaxBlockFrames) {
       error = label + " granted " + std::to_string(output->buffer_frames()) +
