@@ -59,8 +59,9 @@ inline void notify_sleeper(WakeWord& wake) noexcept {
   futex_wake_shared(wake.sequence);
 }
 
-// Thread: any non-real-time thread. Wakes the sleepers whatever they said, for rare events
-// (state changes, shutdown) where an unconditional syscall costs nothing.
+// Thread: any, the audio callback included (the mixer wakes a worker it stops or resumes).
+// Wakes the sleepers whatever they said, for rare events (state changes, shutdown) where one
+// unconditional futex syscall costs nothing; never blocks.
 inline void wake_always(WakeWord& wake) noexcept {
   wake.sequence.fetch_add(1, std::memory_order_release);
   futex_wake_shared(wake.sequence);

@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "shared/realtime_counters.h"
 #include "shared/segment.h"
 #include "shared/shared_futex.h"
+#include "worker/fault_injection.h"
 #include "worker/oscillator_bank.h"
 #include "worker/parent_watch.h"
 
@@ -24,14 +26,17 @@ constexpr std::chrono::milliseconds kIdleRecheck{100};
 enum class LoopEnd { kShutdown, kParentGone };
 
 // Thread: the worker's only thread. RT discipline: everything is allocated before the loop;
-// inside it only rendering, atomics and futex sleeps.
+// inside it only rendering, atomics and futex sleeps. `fault` is the test-only fault switch,
+// read from the environment before the loop (off in normal runs).
 LoopEnd render_until_shutdown(const Segment& segment, std::uint32_t index, pid_t coordinator_pid,
-                              OscillatorBank& group, std::vector<float>& block_buffer) {
+                              OscillatorBank& group, std::vector<float>& block_buffer,
+                              FaultInjector& fault) {
   SegmentHeader& header = segment.header();
   WorkerSlot& slot = segment.slot(index);
   SpscRing ring = segment.ring(index);
   const std::uint32_t block_frames = header.block_frames;
   const std::uint32_t fill_target = header.fill_target_frames;
+  const std::size_t block_samples = std::size_t{block_frames} * header.channels;
   float feedback = slot.feedback.load(std::memory_order_relaxed);
   float mul = slot.mul.load(std::memory_order_relaxed);
 
@@ -69,6 +74,7 @@ LoopEnd render_until_shutdown(const Segment& segment, std::uint32_t index, pid_t
 
     const std::uint64_t started_ns = monotonic_ns();
     group.render(block_buffer.data(), block_frames);
+    fault.apply(block_buffer.data(), block_samples);  // test only; one branch when off
     ring.write(block_buffer.data(), block_frames);
     const std::uint64_t elapsed_ns = monotonic_ns() - started_ns;
     add_relaxed(slot.render_ns_total, elapsed_ns);  // only this worker writes its counters
@@ -117,6 +123,17 @@ int run_worker(const WorkerArguments& arguments) {
                  who.c_str(), header.kernel, static_cast<unsigned long long>(header.simd_target));
     return 1;
   }
+  // Test only (fault_injection.h): read once here, never in the render loop.
+  auto parsed_fault =
+      parse_test_fault(std::getenv(kTestFaultEnvironmentVariable), arguments.worker_index);
+  if (auto* message = std::get_if<std::string>(&parsed_fault)) {
+    std::fprintf(stderr, "%s: %s\n", who.c_str(), message->c_str());
+    return 1;
+  }
+  FaultInjector fault = std::get<FaultInjector>(parsed_fault);
+  if (fault.enabled()) {
+    std::fprintf(stderr, "%s: %s\n", who.c_str(), describe_test_fault(fault).c_str());
+  }
   // Denormals would put a decaying oscillator on the CPU's slow path; nothing audible is lost.
   enable_flush_to_zero();
   WorkerSlot& slot = segment->slot(arguments.worker_index);
@@ -134,7 +151,7 @@ int run_worker(const WorkerArguments& arguments) {
   wake_always(segment->header().attach_wake);
 
   switch (render_until_shutdown(*segment, arguments.worker_index, arguments.coordinator_pid, group,
-                                block_buffer)) {
+                                block_buffer, fault)) {
     case LoopEnd::kShutdown:
       return 0;
     case LoopEnd::kParentGone:

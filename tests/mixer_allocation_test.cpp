@@ -1,0 +1,512 @@
+// Nothing allocates in the audio callback: Mixer::mix (which the RtAudio callback, the null
+// clock and the file thread all call) is run many times on a real shared-memory segment, in
+// every state the mixer has (steady, a late worker, stop and play, an exited worker, bad
+// samples, the fade-out), while every call to the global allocation functions is counted.
+//
+// What is counted, in this binary only:
+//  - every replaceable operator new and operator delete (plain, array, aligned, nothrow, sized);
+//  - the C allocator (malloc, calloc, realloc, free, aligned_alloc, posix_memalign, memalign,
+//    valloc, pvalloc), by defining those functions here and forwarding them to glibc's own
+//    exported implementations (__libc_malloc and friends, which glibc exports for exactly this
+//    kind of wrapper; the malloc hooks are gone since glibc 2.34). This catches allocations that
+//    bypass operator new: strdup, std::aligned_alloc, libraries written in C, Highway's
+//    allocator. Under AddressSanitizer, ThreadSanitizer or MemorySanitizer the runtime
+//    interposes malloc itself and a second definition here would break its bookkeeping, so
+//    there only operator new/delete are counted (and the malloc test says it is skipped).
+// Counting is armed only around mix() calls: the test's own producer side (the rings' writes,
+// which a worker process does) and GoogleTest's bookkeeping stay outside.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <new>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "coordinator/mixer.h"
+#include "shared/segment.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SYNTHFARM_COUNT_MALLOC 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define SYNTHFARM_COUNT_MALLOC 0
+#endif
+#endif
+#ifndef SYNTHFARM_COUNT_MALLOC
+#define SYNTHFARM_COUNT_MALLOC 1
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// The counters. Global atomics rather than thread-locals, so that an allocation on any thread
+// while a callback runs is seen (the mixer must not start threads either).
+
+namespace {
+
+struct AllocationCounters {
+  std::atomic<bool> armed{false};
+  std::atomic<std::uint64_t> operator_new{0};
+  std::atomic<std::uint64_t> operator_delete{0};
+  std::atomic<std::uint64_t> malloc_family{0};  // malloc, calloc, realloc, aligned, valloc...
+  std::atomic<std::uint64_t> free{0};
+};
+
+// Constant-initialised (no constructor runs), so it is usable by allocations made before main.
+constinit AllocationCounters g_counters;
+
+inline void count(std::atomic<std::uint64_t>& counter) noexcept {
+  if (g_counters.armed.load(std::memory_order_relaxed)) {
+    counter.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace
+
+#if SYNTHFARM_COUNT_MALLOC
+extern "C" {
+// glibc's own allocator under its exported internal names (GLIBC_2.2.5 symbols).
+void* __libc_malloc(std::size_t size);
+void* __libc_calloc(std::size_t count, std::size_t size);
+void* __libc_realloc(void* memory, std::size_t size);
+void* __libc_memalign(std::size_t alignment, std::size_t size);
+void* __libc_valloc(std::size_t size);
+void* __libc_pvalloc(std::size_t size);
+void __libc_free(void* memory);
+
+// Every allocating entry point is replaced, so that each block comes from and goes back to the
+// same glibc heap whichever function allocated it (glibc manual, "Replacing malloc").
+void* malloc(std::size_t size) noexcept {
+  count(g_counters.malloc_family);
+  return __libc_malloc(size);
+}
+void* calloc(std::size_t count_of, std::size_t size) noexcept {
+  count(g_counters.malloc_family);
+  return __libc_calloc(count_of, size);
+}
+void* realloc(void* memory, std::size_t size) noexcept {
+  count(g_counters.malloc_family);
+  return __libc_realloc(memory, size);
+}
+void* memalign(std::size_t alignment, std::size_t size) noexcept {
+  count(g_counters.malloc_family);
+  return __libc_memalign(alignment, size);
+}
+void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
+  count(g_counters.malloc_family);
+  return __libc_memalign(alignment, size);
+}
+int posix_memalign(void** memory, std::size_t alignment, std::size_t size) noexcept {
+  count(g_counters.malloc_family);
+  if (alignment % sizeof(void*) != 0 || (alignment & (alignment - 1)) != 0) return EINVAL;
+  void* result = __libc_memalign(alignment, size);
+  if (!result) return ENOMEM;
+  *memory = result;
+  return 0;
+}
+void* valloc(std::size_t size) noexcept {
+  count(g_counters.malloc_family);
+  return __libc_valloc(size);
+}
+void* pvalloc(std::size_t size) noexcept {
+  count(g_counters.malloc_family);
+  return __libc_pvalloc(size);
+}
+void free(void* memory) noexcept {
+  if (memory) count(g_counters.free);
+  __libc_free(memory);
+}
+}  // extern "C"
+#endif
+
+namespace {
+
+void* counted_new(std::size_t size, std::size_t alignment) {
+  count(g_counters.operator_new);
+  size = std::max<std::size_t>(size, 1);
+  return alignment <= alignof(std::max_align_t)
+             ? std::malloc(size)
+             : std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
+}
+
+// Out of line: GCC would otherwise inline free() into each delete-expression and warn that it
+// frees memory from operator new, not knowing that this operator new is malloc.
+[[gnu::noinline]] void counted_delete(void* memory) noexcept {
+  if (memory) count(g_counters.operator_delete);
+  std::free(memory);
+}
+
+}  // namespace
+
+void* operator new(std::size_t size) {
+  if (void* memory = counted_new(size, 0)) return memory;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) {
+  if (void* memory = counted_new(size, 0)) return memory;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t size, std::align_val_t alignment) {
+  if (void* memory = counted_new(size, static_cast<std::size_t>(alignment))) return memory;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size, std::align_val_t alignment) {
+  if (void* memory = counted_new(size, static_cast<std::size_t>(alignment))) return memory;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  return counted_new(size, 0);
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  return counted_new(size, 0);
+}
+void* operator new(std::size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept {
+  return counted_new(size, static_cast<std::size_t>(alignment));
+}
+void* operator new[](std::size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept {
+  return counted_new(size, static_cast<std::size_t>(alignment));
+}
+void operator delete(void* memory) noexcept {
+  counted_delete(memory);
+}
+void operator delete[](void* memory) noexcept {
+  counted_delete(memory);
+}
+void operator delete(void* memory, std::size_t) noexcept {
+  counted_delete(memory);
+}
+void operator delete[](void* memory, std::size_t) noexcept {
+  counted_delete(memory);
+}
+void operator delete(void* memory, std::align_val_t) noexcept {
+  counted_delete(memory);
+}
+void operator delete[](void* memory, std::align_val_t) noexcept {
+  counted_delete(memory);
+}
+void operator delete(void* memory, std::size_t, std::align_val_t) noexcept {
+  counted_delete(memory);
+}
+void operator delete[](void* memory, std::size_t, std::align_val_t) noexcept {
+  counted_delete(memory);
+}
+void operator delete(void* memory, const std::nothrow_t&) noexcept {
+  counted_delete(memory);
+}
+void operator delete[](void* memory, const std::nothrow_t&) noexcept {
+  counted_delete(memory);
+}
+void operator delete(void* memory, std::align_val_t, const std::nothrow_t&) noexcept {
+  counted_delete(memory);
+}
+void operator delete[](void* memory, std::align_val_t, const std::nothrow_t&) noexcept {
+  counted_delete(memory);
+}
+
+namespace synthfarm {
+namespace {
+
+struct Counts {
+  std::uint64_t operator_new = 0;
+  std::uint64_t operator_delete = 0;
+  std::uint64_t malloc_family = 0;
+  std::uint64_t free = 0;
+
+  static Counts now() {
+    return {g_counters.operator_new.load(), g_counters.operator_delete.load(),
+            g_counters.malloc_family.load(), g_counters.free.load()};
+  }
+  Counts operator-(const Counts& earlier) const {
+    return {operator_new - earlier.operator_new, operator_delete - earlier.operator_delete,
+            malloc_family - earlier.malloc_family, free - earlier.free};
+  }
+  Counts& operator+=(const Counts& more) {
+    operator_new += more.operator_new;
+    operator_delete += more.operator_delete;
+    malloc_family += more.malloc_family;
+    free += more.free;
+    return *this;
+  }
+  std::uint64_t total() const { return operator_new + operator_delete + malloc_family + free; }
+};
+
+std::ostream& operator<<(std::ostream& out, const Counts& counts) {
+  return out << "operator new " << counts.operator_new << ", operator delete "
+             << counts.operator_delete << ", malloc family " << counts.malloc_family << ", free "
+             << counts.free;
+}
+
+// Counts what `run` allocates and frees. Seq_cst: the flag must not move across the calls it
+// brackets (the calls are opaque anyway; this keeps it so under LTO).
+template <typename Run>
+Counts counted(Run&& run) {
+  const Counts before = Counts::now();
+  g_counters.armed.store(true, std::memory_order_seq_cst);
+  run();
+  g_counters.armed.store(false, std::memory_order_seq_cst);
+  return Counts::now() - before;
+}
+
+// Keeps the compiler from removing an allocation whose result is unused (it may elide a
+// malloc/free or new/delete pair).
+void escape(void* pointer) {
+  asm volatile("" : : "g"(pointer) : "memory");
+}
+
+constexpr std::uint32_t kWorkers = 3;
+constexpr std::uint32_t kChannels = 2;
+constexpr std::uint32_t kSampleRateHz = 48000;
+constexpr std::uint32_t kBlockFrames = 256;
+// As the coordinator plans a real-time run: a ring of 4 buffers, rendered 2 buffers ahead.
+constexpr std::uint32_t kRingFrames = 4 * kBlockFrames;
+constexpr std::uint32_t kFillTargetFrames = 2 * kBlockFrames;
+// Device buffer sizes the callbacks cycle through: the coordinator's block and odd sizes, so
+// that reads cross the ring's end in two pieces.
+constexpr std::uint32_t kCallbackFrames[] = {256, 17, 64, 255, 1, 256, 200};
+constexpr std::uint32_t kMaxCallbackFrames = 256;
+
+// A segment as the coordinator creates it, with the test in the workers' place: it writes the
+// rings and sets the flags a worker and the control thread would set. Only mix() is counted.
+class MixerUnderCount : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    const std::string name = "synthfarm-test-mixer-alloc-" + std::to_string(getpid());
+    std::string error;
+    segment_ = Segment::create(name, kWorkers, kChannels, kRingFrames, kWorkers, error);
+    ASSERT_TRUE(segment_) << error;
+    // The mapping stays; removing the name at once leaves nothing in /dev/shm even on a crash
+    // (what the coordinator does once its workers have attached).
+    ASSERT_TRUE(Segment::remove_name(name, error)) << error;
+    SegmentHeader& header = segment_->header();
+    header.sample_rate_hz = kSampleRateHz;
+    header.block_frames = kBlockFrames;
+    header.fill_target_frames = kFillTargetFrames;
+    header.coordinator_pid = getpid();
+    for (std::uint32_t w = 0; w < kWorkers; ++w) segment_->frequencies_hz()[w] = 440.0 + w;
+    const Counts construction =
+        counted([&] { mixer_ = std::make_unique<Mixer>(*segment_, /*limit_output=*/GetParam()); });
+    // The counter sees this binary's allocations at all: the mixer sizes its vectors here.
+    EXPECT_GT(construction.operator_new, 0u);
+    out_.assign(std::size_t{kMaxCallbackFrames} * kChannels, 0.0f);
+    block_.assign(std::size_t{kMaxCallbackFrames} * kChannels, 0.0f);
+    // The workers' prefill, as the coordinator waits for before starting the output.
+    for (std::uint32_t w = 0; w < kWorkers; ++w) deliver(w, kFillTargetFrames);
+  }
+
+  // A worker's part, uncounted: writes `frames` frames of a small sine-like ramp (or `value`).
+  void deliver(std::uint32_t worker, std::uint32_t frames,
+               std::optional<float> value = std::nullopt) {
+    SpscRing ring = segment_->ring(worker);
+    ASSERT_LE(frames, ring.free_frames()) << "the test overfilled worker " << worker << "'s ring";
+    while (frames > 0) {
+      const std::uint32_t piece = std::min(frames, kMaxCallbackFrames);
+      for (std::size_t i = 0; i < std::size_t{piece} * kChannels; ++i) {
+        block_[i] = value ? *value : 0.01f * std::sin(0.001f * static_cast<float>(phase_++));
+      }
+      ring.write(block_.data(), piece);
+      frames -= piece;
+    }
+  }
+
+  // One callback as the output calls it, counted.
+  Counts callback(std::uint32_t frames) {
+    ++counted_callbacks_;
+    return counted([&] { mixer_->mix(out_.data(), frames); });
+  }
+
+  // Prints the count with the test's name, for the record (ctest --verbose shows it).
+  void report(const Counts& counts) const {
+    std::printf("[ measured ] %s: %d counted callbacks, %s\n",
+                ::testing::UnitTest::GetInstance()->current_test_info()->name(), counted_callbacks_,
+                ::testing::PrintToString(counts).c_str());
+  }
+
+  // `calls` callbacks of cycling sizes in which every worker in `delivering` keeps its ring at
+  // the fill target, as a punctual worker does; returns what they allocated.
+  Counts steady_callbacks(int calls, const std::vector<std::uint32_t>& delivering) {
+    Counts total;
+    for (int call = 0; call < calls; ++call) {
+      const std::uint32_t frames = kCallbackFrames[call % std::size(kCallbackFrames)];
+      total += callback(frames);
+      for (std::uint32_t w : delivering) {
+        const std::uint64_t filled = segment_->ring(w).filled_frames_for_producer();
+        if (filled < kFillTargetFrames) {
+          deliver(w, static_cast<std::uint32_t>(kFillTargetFrames - filled));
+        }
+      }
+    }
+    return total;
+  }
+
+  WorkerSlot& slot(std::uint32_t worker) { return segment_->slot(worker); }
+  void request(std::uint32_t worker, RequestedState state) {
+    // As the control thread: release pairs with the mixer's acquire.
+    slot(worker).requested_state.store(static_cast<std::uint32_t>(state),
+                                       std::memory_order_release);
+  }
+
+  std::optional<Segment> segment_;
+  std::unique_ptr<Mixer> mixer_;
+  std::vector<float> out_;
+  std::vector<float> block_;
+  std::uint64_t phase_ = 0;
+  int counted_callbacks_ = 0;
+};
+
+const std::vector<std::uint32_t> kAllWorkers{0, 1, 2};
+
+// The test can fail: an allocation (or a free) inside the counted region is seen, whichever
+// function makes it.
+TEST_P(MixerUnderCount, SeesAnAllocationInsideTheCountedRegion) {
+  const Counts by_new = counted([] {
+    auto* values = new std::vector<float>(64);
+    escape(values);
+    delete values;
+  });
+  EXPECT_EQ(by_new.operator_new, 2u);  // the vector object and its buffer
+  EXPECT_EQ(by_new.operator_delete, 2u);
+  const Counts by_aligned_nothrow = counted([] {
+    void* memory = ::operator new (100, std::align_val_t{128}, std::nothrow);
+    escape(memory);
+    ::operator delete (memory, std::align_val_t{128}, std::nothrow);
+  });
+  EXPECT_EQ(by_aligned_nothrow.operator_new, 1u);
+  EXPECT_EQ(by_aligned_nothrow.operator_delete, 1u);
+#if SYNTHFARM_COUNT_MALLOC
+  const Counts by_malloc = counted([] {
+    void* memory = std::malloc(32);
+    escape(memory);
+    std::free(memory);
+    void* aligned = std::aligned_alloc(64, 64);
+    escape(aligned);
+    std::free(aligned);
+  });
+  EXPECT_EQ(by_malloc.malloc_family, 2u);
+  EXPECT_EQ(by_malloc.free, 2u);
+  EXPECT_EQ(by_malloc.operator_new, 0u);
+#endif
+}
+
+TEST_P(MixerUnderCount, SteadyStateCallbacksAllocateNothing) {
+  const Counts counts = steady_callbacks(20'000, kAllWorkers);
+  report(counts);
+  EXPECT_EQ(counts.total(), 0u) << counts;
+  // It was the steady state: every worker played, none was ever short.
+  for (std::uint32_t w = 0; w < kWorkers; ++w) {
+    EXPECT_EQ(mixer_->phase(w), Mixer::Phase::kPlaying);
+    EXPECT_EQ(slot(w).underrun_frames.load(), 0u) << "worker " << w;
+  }
+  EXPECT_EQ(mixer_->stats().calls.load(), 20'000u);
+  EXPECT_GT(std::fabs(out_[0]) + std::fabs(out_[1]), 0.0f) << "the mix is silent";
+}
+
+// A late worker: silence is played for it, the frames are owed, and when they arrive they are
+// dropped. Both paths run in the callback.
+TEST_P(MixerUnderCount, CallbacksWithALateWorkerAllocateNothing) {
+  Counts counts = steady_callbacks(100, kAllWorkers);
+  for (int call = 0; call < 50; ++call) {
+    // Worker 1 delivers only a few frames per callback, then nothing at all.
+    counts += callback(kBlockFrames);
+    deliver(0, kBlockFrames);
+    deliver(2, kBlockFrames);
+    if (call < 20) deliver(1, 40);
+  }
+  EXPECT_GT(slot(1).underrun_frames.load(), 0u);
+  EXPECT_GT(slot(1).late_blocks.load(), 0u);
+  // The late frames arrive: the callbacks drop what is owed and the worker rejoins.
+  counts += steady_callbacks(200, kAllWorkers);
+  EXPECT_GT(slot(1).discarded_frames.load(), 0u);
+  EXPECT_EQ(slot(0).underrun_frames.load(), 0u);
+  report(counts);
+  EXPECT_EQ(counts.total(), 0u) << counts;
+}
+
+// `stop 1` then `play 1`: the fade-out, the stopped phase, the flush of stale frames, the
+// resuming phase before the worker renders again, and the per-worker fade-in.
+TEST_P(MixerUnderCount, CallbacksThatStopAndResumeAWorkerAllocateNothing) {
+  Counts counts = steady_callbacks(100, kAllWorkers);
+  request(1, RequestedState::kStop);
+  counts += callback(kBlockFrames);
+  EXPECT_EQ(mixer_->phase(1), Mixer::Phase::kStopped);
+  EXPECT_EQ(slot(1).granted_state.load(), static_cast<std::uint32_t>(GrantedState::kStopped));
+  // Stopped: the worker sleeps and writes nothing; its old frames stay in the ring.
+  counts += steady_callbacks(100, {0, 2});
+  EXPECT_EQ(slot(1).underrun_frames.load(), 0u) << "a stopped worker is not late";
+
+  request(1, RequestedState::kPlay);
+  counts += callback(kBlockFrames);
+  EXPECT_EQ(mixer_->phase(1), Mixer::Phase::kResuming);
+  EXPECT_EQ(slot(1).granted_state.load(), static_cast<std::uint32_t>(GrantedState::kRender));
+  EXPECT_EQ(segment_->ring(1).available_frames(), 0u) << "stale frames were not flushed";
+  // Resuming, nothing rendered yet: not an underrun either.
+  counts += steady_callbacks(5, {0, 2});
+  EXPECT_EQ(mixer_->phase(1), Mixer::Phase::kResuming);
+  // The worker renders again and fades in.
+  counts += steady_callbacks(200, kAllWorkers);
+  EXPECT_EQ(mixer_->phase(1), Mixer::Phase::kPlaying);
+  EXPECT_EQ(slot(1).underrun_frames.load(), 0u);
+
+  report(counts);
+  EXPECT_EQ(counts.total(), 0u) << counts;
+}
+
+// A worker that exited, NaN/Inf and huge samples through the master stage, and the fade-out at
+// the end of a run.
+TEST_P(MixerUnderCount, CallbacksWithAnExitedWorkerBadSamplesAndTheFadeOutAllocateNothing) {
+  Counts counts = steady_callbacks(100, kAllWorkers);
+  slot(2).exited.store(1, std::memory_order_release);  // as the control thread after reaping
+  counts += steady_callbacks(100, {0, 1});
+
+  // One block of NaN from worker 0, then one of huge values from worker 1 (at the same time a
+  // NaN would swallow the huge value).
+  deliver(0, kBlockFrames, std::numeric_limits<float>::quiet_NaN());
+  deliver(1, kBlockFrames);
+  deliver(0, kBlockFrames);
+  deliver(1, kBlockFrames, 1e30f);
+  counts += steady_callbacks(10, {0, 1});
+  EXPECT_GT(mixer_->master().nonfinite_samples(), 0u);
+  if (GetParam()) {
+    EXPECT_GT(mixer_->master().limited_samples(), 0u);
+  }
+
+  mixer_->master().request_fade_out();
+  for (int call = 0; call < 100 && !mixer_->master().faded_out(); ++call) {
+    counts += steady_callbacks(1, {0, 1});
+  }
+  EXPECT_TRUE(mixer_->master().faded_out());
+  counts += steady_callbacks(10, {0, 1});  // silent after the fade
+
+  report(counts);
+  EXPECT_EQ(counts.total(), 0u) << counts;
+}
+
+TEST(MallocCounting, IsActiveInThisBuild) {
+  if (!SYNTHFARM_COUNT_MALLOC) {
+    GTEST_SKIP() << "sanitizer build: malloc belongs to the sanitizer's runtime; only operator "
+                    "new/delete are counted";
+  }
+  const Counts counts = counted([] {
+    char* text = strdup("C code allocates with malloc");
+    escape(text);
+    std::free(text);
+  });
+  EXPECT_EQ(counts.malloc_family, 1u);
+  EXPECT_EQ(counts.free, 1u);
+}
+
+// Device (limited to ±1) and file (unclipped): the two master-stage configurations.
+INSTANTIATE_TEST_SUITE_P(DeviceAndFile, MixerUnderCount, ::testing::Bool(),
+                         [](const auto& param_info) {
+                           return std::string(param_info.param ? "device" : "file");
+                         });
+
+}  // namespace
+}  // namespace synthfarm
