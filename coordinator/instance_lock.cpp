@@ -104,7 +104,7 @@ bool reclaim_stale_fifo(const std::string& path, std::string& notice, std::strin
     error = "cannot remove the stale control FIFO " + path + ": " + std::strerror(errno);
     return false;
   }
-  notice = "synthfarm: removed the stale control FIFO " + path +
+  notice += "synthfarm: removed the stale control FIFO " + path +
            " left by an instance that is no longer running\n";
   return true;
 }
