@@ -32,7 +32,8 @@ std::string segment_name_for(const std::string& instance_name, pid_t coordinator
 std::string reclaim_stale_segments();
 
 // With the lock held, anything at the FIFO path is a dead instance's: removes it if it is a
-// FIFO and adds a line saying so to `notice`. Returns false (with `error`) if the path holds something else.
+// FIFO and adds a line saying so to `notice`. Returns false (with `error`) if the path holds
+// something else.
 bool reclaim_stale_fifo(const std::string& path, std::string& notice, std::string& error);
 
 }  // namespace synthfarm
