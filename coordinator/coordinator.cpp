@@ -351,7 +351,9 @@ bool CoordinatorRun::reap_workers() {
     const std::string what = "worker " + std::to_string(worker.index) + " (pid " +
                              std::to_string(worker.pid) + ") " +
                              describe_wait_status(worker.wait_status);
-    if (options_.on_worker_failure == WorkerFailurePolicy::kAbort) {
+    if (offline()) {
+      print_error(what);  // the render stops at its next block and says so
+    } else if (options_.on_worker_failure == WorkerFailurePolicy::kAbort) {
       print_error(what + "; stopping everything (--on-worker-failure abort)");
       keep_playing = false;
     } else {

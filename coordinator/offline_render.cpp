@@ -87,13 +87,23 @@ bool OfflineRender::wait_for_workers(Mixer& mixer, const Segment& segment, std::
                  slot.exited.load(std::memory_order_acquire) != 0;
         },
         kRecheck);
-    if (slot.exited.load(std::memory_order_acquire)) {
-      error_ = "worker " + std::to_string(*short_worker) + " (pid " +
-               std::to_string(slot.worker_pid.load(std::memory_order_relaxed)) +
-               ") died during the render; the render stops";
-      return false;
-    }
+    if (worker_died(segment, *short_worker)) return false;
   }
+  // A dead worker ends the render even if its ring still holds frames: every block of the file
+  // must have every worker's part, so the file stops at the last complete block. Checked after
+  // the wait, since any worker may die while another is waited for.
+  for (std::uint32_t w = 0; w < segment.header().worker_count; ++w) {
+    if (worker_died(segment, w)) return false;
+  }
+  return true;
+}
+
+bool OfflineRender::worker_died(const Segment& segment, std::uint32_t worker) {
+  const WorkerSlot& slot = segment.slot(worker);
+  if (slot.exited.load(std::memory_order_acquire) == 0) return false;
+  error_ = "worker " + std::to_string(worker) + " (pid " +
+           std::to_string(slot.worker_pid.load(std::memory_order_relaxed)) +
+           ") died during the render; the render stops";
   return true;
 }
 

@@ -46,6 +46,8 @@ class OfflineRender {
   void run(Mixer& mixer, const Segment& segment, std::uint64_t total_frames,
            std::uint32_t block_frames);
   bool wait_for_workers(Mixer& mixer, const Segment& segment, std::uint32_t frames);
+  // Sets error_ and returns true if `worker` has exited (the control thread marks it).
+  bool worker_died(const Segment& segment, std::uint32_t worker);
 
   std::string path_;
   SNDFILE* file_;
