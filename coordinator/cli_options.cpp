@@ -111,9 +111,10 @@ po::options_description describe_options() {
       "'default')")(
       "on-worker-failure", po::value<std::string>(),
       "when a worker dies while playing: silence (its oscillators fall silent, the others play "
-      "on, stderr says which worker and why) or abort (stop everything cleanly, exit 1) "
-      "(default silence)")("help,h", "print this help and exit")("version",
-                                                                 "print the version and exit");
+      "on, stderr says which worker and why), restart (a new worker takes over its oscillators "
+      "within 0.1 s, later if it keeps dying: 0.1 s doubling to 5 s) or abort (stop everything "
+      "cleanly, exit 1) (default silence)")("help,h", "print this help and exit")(
+      "version", "print the version and exit");
 
   po::options_description kernel("Kernel");
   kernel.add_options()(
@@ -268,8 +269,11 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[],
         options.on_worker_failure = WorkerFailurePolicy::kSilence;
       } else if (policy == "abort") {
         options.on_worker_failure = WorkerFailurePolicy::kAbort;
+      } else if (policy == "restart") {
+        options.on_worker_failure = WorkerFailurePolicy::kRestart;
       } else {
-        fail("on-worker-failure", "unknown policy '" + policy + "' (choose silence or abort)");
+        fail("on-worker-failure",
+             "unknown policy '" + policy + "' (choose silence, restart or abort)");
       }
     }
     if (given("duration")) {

@@ -18,6 +18,7 @@ enum class AudioApi { kAuto, kJack, kPulse, kAlsa, kNull };
 enum class WorkerFailurePolicy {
   kSilence,  // its oscillators fall silent; the others play on (default)
   kAbort,    // stop everything cleanly and exit 1
+  kRestart,  // start a new worker for its oscillators, backing off if it keeps dying
 };
 
 const char* audio_api_name(AudioApi api) noexcept;

@@ -38,7 +38,11 @@ constexpr auto kWorkerGrace = 1000ms;
 // RtAudio 5.2 does not report a vanished JACK server: an output that has not asked for audio for
 // this long, or four of its periods if those are longer, is taken as gone.
 constexpr auto kOutputWatchdog = 500ms;
-constexpr int kControlTickMs = 50;  // how often the control thread checks --duration
+constexpr int kControlTickMs = 50;
+constexpr auto kReplacementFirstBackoff = std::chrono::milliseconds(100);
+constexpr auto kReplacementMaxBackoff = std::chrono::milliseconds(5000);
+constexpr auto kReplacementForgiveAfter =
+    std::chrono::seconds(10);  // how often the control thread checks --duration
 
 std::uint32_t next_power_of_two(std::uint32_t value) {
   std::uint32_t power = 1;
@@ -105,6 +109,10 @@ class CoordinatorRun {
   // Reaps exited workers and reports them. Returns false when the failure policy says the run
   // must end (--on-worker-failure abort).
   bool reap_workers();
+  // --on-worker-failure restart: asks the mixer to stop the dead worker's slot now, and plans
+  // its replacement; start_due_replacements() starts it once the mixer has stopped the slot.
+  void plan_replacement(const WorkerProcess& worker);
+  bool start_due_replacements(std::string& error);
   void print_status(const char* label) const;
   void fade_out_and_stop_output();
   void teardown();
@@ -124,6 +132,14 @@ class CoordinatorRun {
   std::unique_ptr<ControlFifo> fifo_;
   std::vector<WorkerGroup> groups_;
   std::vector<WorkerProcess> workers_;
+  struct Replacement {
+    bool pending = false;
+    bool keep_stopped = false;  // the user had stopped the worker: the new one stays stopped
+    unsigned quick_failures = 0;
+    std::chrono::steady_clock::time_point due{};
+    std::chrono::steady_clock::time_point last_start{};
+  };
+  std::vector<Replacement> replacements_;
   std::unique_ptr<Mixer> mixer_;
   bool output_running_ = false;
   bool shutting_down_ = false;
@@ -176,7 +192,7 @@ bool CoordinatorRun::create_segment(std::string& error) {
 bool CoordinatorRun::spawn_workers(std::string& error) {
   const std::string executable = worker_executable_path();
   for (std::uint32_t w = 0; w < options_.workers; ++w) {
-    auto worker = spawn_worker(executable, segment_name_, w, error);
+    auto worker = spawn_worker(executable, segment_name_, segment_->descriptor(), w, error);
     if (!worker) return false;
     workers_.push_back(*worker);
   }
@@ -353,6 +369,13 @@ bool CoordinatorRun::reap_workers() {
                              describe_wait_status(worker.wait_status);
     if (offline()) {
       print_error(what);  // the render stops at its next block and says so
+    } else if (options_.on_worker_failure == WorkerFailurePolicy::kRestart) {
+      plan_replacement(worker);
+      const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(
+          replacements_[worker.index].due - std::chrono::steady_clock::now());
+      print_error(what + "; starting a new worker for its oscillators" +
+                  (delay.count() > 0 ? " in " + std::to_string(delay.count()) + " ms" : "") +
+                  " (--on-worker-failure restart)");
     } else if (options_.on_worker_failure == WorkerFailurePolicy::kAbort) {
       print_error(what + "; stopping everything (--on-worker-failure abort)");
       keep_playing = false;
@@ -361,6 +384,62 @@ bool CoordinatorRun::reap_workers() {
     }
   }
   return keep_playing;
+}
+
+void CoordinatorRun::plan_replacement(const WorkerProcess& worker) {
+  if (replacements_.empty()) replacements_.resize(workers_.size());
+  Replacement& replacement = replacements_[worker.index];
+  const auto now = std::chrono::steady_clock::now();
+  // A worker that dies again soon after its start waits longer each time (0.1 s doubling up to
+  // 5 s), so a worker that crashes at once does not spin; 10 s of life forgives.
+  if (replacement.last_start.time_since_epoch().count() != 0 &&
+      now - replacement.last_start < kReplacementForgiveAfter) {
+    ++replacement.quick_failures;
+  } else {
+    replacement.quick_failures = 0;
+  }
+  const auto backoff =
+      replacement.quick_failures == 0
+          ? std::chrono::milliseconds(0)
+          : std::min<std::chrono::milliseconds>(
+                kReplacementFirstBackoff * (1u << std::min(replacement.quick_failures - 1, 6u)),
+                kReplacementMaxBackoff);
+  replacement.due = now + backoff;
+  replacement.pending = true;
+  WorkerSlot& slot = segment_->slot(worker.index);
+  replacement.keep_stopped = slot.requested_state.load(std::memory_order_relaxed) ==
+                             static_cast<std::uint32_t>(RequestedState::kStop);
+  // The mixer skips an exited slot. Un-mark it with a stop request in place (release: the
+  // mixer sees the request with the flag), so the mixer fades out what the ring still holds
+  // and marks the slot stopped; the new worker then starts stopped and sleeps until `play`.
+  slot.requested_state.store(static_cast<std::uint32_t>(RequestedState::kStop),
+                             std::memory_order_release);
+  slot.exited.store(0, std::memory_order_release);
+}
+
+bool CoordinatorRun::start_due_replacements(std::string& error) {
+  const auto now = std::chrono::steady_clock::now();
+  for (std::uint32_t w = 0; w < replacements_.size(); ++w) {
+    Replacement& replacement = replacements_[w];
+    if (!replacement.pending || now < replacement.due) continue;
+    // Until the mixer has acted on the stop request (next callback), the old ring is in use.
+    if (mixer_->phase(w) == Mixer::Phase::kPlaying) continue;
+    auto worker =
+        spawn_worker(worker_executable_path(), segment_name_, segment_->descriptor(), w, error);
+    if (!worker) return false;
+    workers_[w] = *worker;
+    replacement.pending = false;
+    replacement.last_start = now;
+    if (!replacement.keep_stopped) {
+      // Release pairs with the mixer's acquire: it resumes the slot with a fade-in, on the
+      // common timeline, once the new worker delivers.
+      segment_->slot(w).requested_state.store(static_cast<std::uint32_t>(RequestedState::kPlay),
+                                              std::memory_order_release);
+    }
+    std::printf("synthfarm: worker %u restarted, pid %d\n", w, worker->pid);
+    std::fflush(stdout);
+  }
+  return true;
 }
 
 int CoordinatorRun::control_loop() {
@@ -399,6 +478,10 @@ int CoordinatorRun::control_loop() {
       if (quit) return kExitOk;
     }
     if (!reap_workers()) return kExitFailure;
+    if (!replacements_.empty()) {
+      std::string error;
+      if (!start_due_replacements(error)) return fail(error);
+    }
     if (offline_) {
       if (fds[2].revents & POLLIN) {
         offline_->finish();

@@ -105,7 +105,7 @@ bool reclaim_stale_fifo(const std::string& path, std::string& notice, std::strin
     return false;
   }
   notice += "synthfarm: removed the stale control FIFO " + path +
-           " left by an instance that is no longer running\n";
+            " left by an instance that is no longer running\n";
   return true;
 }
 

@@ -24,12 +24,16 @@ std::string worker_executable_path() {
 }
 
 std::optional<WorkerProcess> spawn_worker(const std::string& executable,
-                                          const std::string& segment_name, std::uint32_t index,
-                                          std::string& error) {
+                                          const std::string& segment_name, int segment_descriptor,
+                                          std::uint32_t index, std::string& error) {
+  constexpr int kChildSegmentDescriptor = 3;
   const std::string index_text = std::to_string(index);
   const std::string pid_text = std::to_string(getpid());
-  const char* argv[] = {executable.c_str(), "--segment",         segment_name.c_str(), "--index",
-                        index_text.c_str(), "--coordinator-pid", pid_text.c_str(),     nullptr};
+  const std::string descriptor_text = std::to_string(kChildSegmentDescriptor);
+  const char* argv[] = {
+      executable.c_str(),      "--segment", segment_name.c_str(), "--segment-fd",
+      descriptor_text.c_str(), "--index",   index_text.c_str(),   "--coordinator-pid",
+      pid_text.c_str(),        nullptr};
 
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
@@ -44,8 +48,9 @@ std::optional<WorkerProcess> spawn_worker(const std::string& executable,
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, segment_descriptor, kChildSegmentDescriptor);
   // Audio libraries leave sockets open without O_CLOEXEC; a worker must not hold them.
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  posix_spawn_file_actions_addclosefrom_np(&actions, kChildSegmentDescriptor + 1);
 
   pid_t pid = -1;
   const int result = posix_spawn(&pid, executable.c_str(), &actions, &attributes,

@@ -23,10 +23,11 @@ struct WorkerProcess {
 // synthfarm-worker beside the running executable (/proc/self/exe).
 std::string worker_executable_path();
 
-// Thread: control. Allocates, makes syscalls. Every fd above stderr is closed in the child.
+// Thread: control. Allocates, makes syscalls. The child gets the segment's descriptor as fd 3
+// (so it can attach after the name is gone); every other fd above stderr is closed in it.
 std::optional<WorkerProcess> spawn_worker(const std::string& executable,
-                                          const std::string& segment_name, std::uint32_t index,
-                                          std::string& error);
+                                          const std::string& segment_name, int segment_descriptor,
+                                          std::uint32_t index, std::string& error);
 
 // Thread: control. Reaps the worker if it has exited; returns true if it did just now.
 bool reap_if_exited(WorkerProcess& worker);

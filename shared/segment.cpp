@@ -3,6 +3,9 @@
 #include <boost/interprocess/exceptions.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstring>
 #include <new>
 
@@ -38,7 +41,7 @@ std::optional<Segment> Segment::create(const std::string& name, std::uint32_t wo
         auto* slot = new (base + geometry.slots_offset + w * sizeof(WorkerSlot)) WorkerSlot{};
         slot->ring_offset = geometry.rings_offset + w * geometry.ring_bytes;
       }
-      return Segment(std::move(region), geometry);
+      return Segment(std::move(region), geometry, std::move(memory));
     } catch (...) {
       bip::shared_memory_object::remove(name.c_str());
       throw;
@@ -57,20 +60,63 @@ std::optional<Segment> Segment::attach(const std::string& name, std::string& err
     bip::shared_memory_object memory(bip::open_only, name.c_str(), bip::read_write);
     bip::offset_t size = 0;
     memory.get_size(size);
-    bip::mapped_region region(memory, bip::read_write);
-    const auto& header = *static_cast<const SegmentHeader*>(region.get_address());
-    const std::string mismatch = check_segment_header(header, static_cast<std::uint64_t>(size));
-    if (!mismatch.empty()) {
-      error = "shared memory segment " + name + ": " + mismatch;
-      return std::nullopt;
-    }
-    const SegmentGeometry geometry = compute_segment_geometry(
-        header.worker_count, header.channels, header.ring_frames, header.oscillator_total);
-    return Segment(std::move(region), geometry);
+    return checked(bip::mapped_region(memory, bip::read_write), static_cast<std::uint64_t>(size),
+                   name, error);
   } catch (const bip::interprocess_exception& e) {
     error = "cannot attach to shared memory segment /dev/shm/" + name + ": " + e.what();
     return std::nullopt;
   }
+}
+
+namespace {
+
+// What mapped_region needs of a mappable object, for a descriptor inherited from the parent.
+class InheritedDescriptor {
+ public:
+  explicit InheritedDescriptor(int descriptor) : descriptor_(descriptor) {}
+  bip::mapping_handle_t get_mapping_handle() const noexcept {
+    return bip::ipcdetail::mapping_handle_from_file_handle(descriptor_);
+  }
+
+ private:
+  int descriptor_;
+};
+
+}  // namespace
+
+std::optional<Segment> Segment::attach_descriptor(int descriptor, const std::string& name,
+                                                  std::string& error) {
+  struct stat status {};
+  if (fstat(descriptor, &status) != 0) {
+    error = "shared memory segment " + name + ": descriptor " + std::to_string(descriptor) +
+            " is not open (" + std::strerror(errno) + ")";
+    return std::nullopt;
+  }
+  try {
+    return checked(bip::mapped_region(InheritedDescriptor(descriptor), bip::read_write),
+                   static_cast<std::uint64_t>(status.st_size), name, error);
+  } catch (const bip::interprocess_exception& e) {
+    error = "cannot map shared memory segment " + name + " from descriptor " +
+            std::to_string(descriptor) + ": " + e.what();
+    return std::nullopt;
+  }
+}
+
+std::optional<Segment> Segment::checked(bip::mapped_region region, std::uint64_t mapped_bytes,
+                                        const std::string& name, std::string& error) {
+  const auto& header = *static_cast<const SegmentHeader*>(region.get_address());
+  const std::string mismatch = check_segment_header(header, mapped_bytes);
+  if (!mismatch.empty()) {
+    error = "shared memory segment " + name + ": " + mismatch;
+    return std::nullopt;
+  }
+  const SegmentGeometry geometry = compute_segment_geometry(
+      header.worker_count, header.channels, header.ring_frames, header.oscillator_total);
+  return Segment(std::move(region), geometry);
+}
+
+int Segment::descriptor() const noexcept {
+  return memory_ ? memory_->get_mapping_handle().handle : -1;
 }
 
 bool Segment::remove_name(const std::string& name, std::string& error) {

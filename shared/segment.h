@@ -4,6 +4,7 @@
 // that a crash leaves nothing behind in /dev/shm.
 
 #include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -28,6 +29,15 @@ class Segment {
   // Opens an existing segment and checks its header against this build's layout.
   static std::optional<Segment> attach(const std::string& name, std::string& error);
 
+  // The same through a descriptor the coordinator passed down (its segment, after the name is
+  // gone: how a restarted worker attaches). `name` is for messages only.
+  static std::optional<Segment> attach_descriptor(int descriptor, const std::string& name,
+                                                  std::string& error);
+
+  // The coordinator's open descriptor of a segment it created (-1 for an attached one): it
+  // keeps the memory reachable for workers started after the name was removed.
+  int descriptor() const noexcept;
+
   // Removes the name from /dev/shm; the mapping stays valid. Returns false (and says why in
   // `error`) when it failed for another reason than "already gone".
   static bool remove_name(const std::string& name, std::string& error);
@@ -51,13 +61,18 @@ class Segment {
   const SegmentGeometry& geometry() const noexcept { return geometry_; }
 
  private:
-  Segment(boost::interprocess::mapped_region region, SegmentGeometry geometry)
-      : region_(std::move(region)), geometry_(geometry) {}
+  Segment(boost::interprocess::mapped_region region, SegmentGeometry geometry,
+          std::optional<boost::interprocess::shared_memory_object> memory = std::nullopt)
+      : region_(std::move(region)), geometry_(geometry), memory_(std::move(memory)) {}
+  static std::optional<Segment> checked(boost::interprocess::mapped_region region,
+                                        std::uint64_t mapped_bytes, const std::string& name,
+                                        std::string& error);
   void* base() const noexcept { return region_.get_address(); }
   char* byte(std::uint64_t offset) const noexcept { return static_cast<char*>(base()) + offset; }
 
   boost::interprocess::mapped_region region_;
   SegmentGeometry geometry_;
+  std::optional<boost::interprocess::shared_memory_object> memory_;  // creator only
 };
 
 }  // namespace synthfarm

@@ -111,5 +111,64 @@ TEST(WorkerKilled, EndsTheRunWithExitCode1UnderAbort) {
               static_cast<long long>(exited_after.count()));
 }
 
+// --on-worker-failure restart: a new worker takes the dead one's oscillators within 500 ms and
+// plays on the common timeline; one that keeps dying is restarted later each time.
+TEST(WorkerKilled, IsReplacedWithinHalfASecondAndBackedOffWhenItKeepsDying) {
+  SynthfarmRun run("killrestart");
+  run.start({"--audio", "null", "--workers", std::to_string(kWorkers), "--sines", "50",
+             "--on-worker-failure", "restart"});
+  auto pids = run.wait_for_workers(kWorkers);
+  ASSERT_EQ(pids.size(), static_cast<std::size_t>(kWorkers));
+  std::this_thread::sleep_for(300ms);
+
+  pid_t victim = pids[1];
+  std::vector<long long> restart_ms;
+  std::vector<std::string> announced_delays;
+  for (int round = 1; round <= 3; ++round) {
+    const auto killed_at = std::chrono::steady_clock::now();
+    ::kill(victim, SIGKILL);
+    const auto report = run.process().wait_for_stderr(
+        std::regex("worker 1 \\(pid " + std::to_string(victim) +
+                   "\\) was killed by signal 9 \\(Killed\\); starting a new worker for its "
+                   "oscillators( in ([0-9]+) ms)?"),
+        2s);
+    ASSERT_TRUE(report) << run.process().stderr_text();
+    announced_delays.push_back((*report)[2]);
+    // The n-th replacement is the n-th "restarted" line.
+    const auto restarted = run.process().wait_for_stdout(
+        std::regex("(?:worker 1 restarted, pid [0-9]+[\\s\\S]*?){" + std::to_string(round - 1) +
+                   "}worker 1 restarted, pid ([0-9]+)"),
+        8s);
+    ASSERT_TRUE(restarted) << run.process().stdout_text();
+    restart_ms.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - killed_at)
+                             .count());
+    victim = std::stoi((*restarted)[1]);
+    EXPECT_TRUE(testing::process_alive(victim));
+    std::printf("round %d: replaced after %lld ms (announced back-off: '%s' ms)\n", round,
+                restart_ms.back(), announced_delays.back().c_str());
+  }
+  EXPECT_LT(restart_ms[0], 500) << "the first replacement must come within 500 ms";
+  EXPECT_TRUE(announced_delays[0].empty()) << "the first replacement is immediate";
+  ASSERT_FALSE(announced_delays[1].empty());
+  ASSERT_FALSE(announced_delays[2].empty());
+  EXPECT_GT(std::stoi(announced_delays[2]), std::stoi(announced_delays[1]))
+      << "a worker that keeps dying must wait longer each time";
+
+  // The replacement plays (its rendered frames grow) and nobody else had underruns.
+  std::this_thread::sleep_for(500ms);
+  StatusReader status(run);
+  const auto replaced = status.worker(1);
+  ASSERT_TRUE(replaced) << run.process().stdout_text();
+  EXPECT_EQ((*replaced)[1], "playing");
+  for (const int survivor : {0, 2}) {
+    const auto line = status.worker(survivor);
+    ASSERT_TRUE(line);
+    EXPECT_EQ((*line)[2], "0") << "worker " << survivor << " had underruns";
+  }
+  run.send_command("quit");
+  run.expect_exit(0, {pids[0], victim, pids[2]});
+}
+
 }  // namespace
 }  // namespace synthfarm

@@ -95,7 +95,10 @@ int run_worker(const WorkerArguments& arguments) {
     return 1;
   }
   std::string error;
-  std::optional<Segment> segment = Segment::attach(arguments.segment_name, error);
+  std::optional<Segment> segment =
+      arguments.segment_descriptor >= 0
+          ? Segment::attach_descriptor(arguments.segment_descriptor, arguments.segment_name, error)
+          : Segment::attach(arguments.segment_name, error);
   if (!segment) {
     std::fprintf(stderr, "%s: %s\n", who.c_str(), error.c_str());
     return 1;

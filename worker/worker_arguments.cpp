@@ -14,6 +14,8 @@ std::variant<WorkerArguments, std::string> parse_worker_arguments(int argc,
       "It is started by `synthfarm`; running it by hand is only useful for debugging");
   description.add_options()("segment", po::value<std::string>()->required(),
                             "shared memory segment name")(
+      "segment-fd", po::value<int>(),
+      "inherited descriptor of the segment, to map instead of opening the name")(
       "index", po::value<std::uint32_t>()->required(), "this worker's slot, from 0")(
       "coordinator-pid", po::value<int>()->required(), "pid of the coordinator");
   po::variables_map values;
@@ -29,6 +31,7 @@ std::variant<WorkerArguments, std::string> parse_worker_arguments(int argc,
   }
   WorkerArguments arguments;
   arguments.segment_name = values["segment"].as<std::string>();
+  if (values.count("segment-fd")) arguments.segment_descriptor = values["segment-fd"].as<int>();
   arguments.worker_index = values["index"].as<std::uint32_t>();
   arguments.coordinator_pid = values["coordinator-pid"].as<int>();
   if (arguments.coordinator_pid <= 1) return std::string("synthfarm-worker: bad --coordinator-pid");

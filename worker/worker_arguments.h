@@ -10,7 +10,8 @@
 namespace synthfarm {
 
 struct WorkerArguments {
-  std::string segment_name;  // Boost.Interprocess name of the segment to attach to
+  std::string segment_name;     // Boost.Interprocess name of the segment (and for messages)
+  int segment_descriptor = -1;  // inherited descriptor of the segment; used instead of the name
   std::uint32_t worker_index = 0;
   pid_t coordinator_pid = 0;  // the worker leaves when its parent is no longer this process
 };
