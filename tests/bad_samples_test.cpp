@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tests/support/child_process.h"
+#include "tests/support/wav_file.h"
 #include "worker/fault_injection.h"
 
 namespace synthfarm {
@@ -268,15 +269,12 @@ TEST(FaultSwitch, WithAValueItDoesNotUnderstandTheRunFailsAtStartUp) {
 
 // --- Offline renders: the file, sample by sample.
 
+// The file's samples, or none and a test failure.
 std::vector<float> read_wav(const std::string& path) {
-  SF_INFO info{};
-  SNDFILE* file = sf_open(path.c_str(), SFM_READ, &info);
-  EXPECT_NE(file, nullptr) << "cannot read " << path << ": " << sf_strerror(nullptr);
-  if (!file) return {};
-  std::vector<float> samples(static_cast<std::size_t>(info.frames * info.channels));
-  sf_readf_float(file, samples.data(), info.frames);
-  sf_close(file);
-  return samples;
+  std::string error;
+  const auto wav = testing::read_wav(path, error);
+  EXPECT_TRUE(wav) << error;
+  return wav ? wav->samples : std::vector<float>{};
 }
 
 std::vector<float> render_offline(FaultRun& run, const std::string& fault, MasterCounts& counts) {

@@ -19,6 +19,7 @@
 #include "shared/simd_target.h"
 #include "tests/support/child_process.h"
 #include "tests/support/synthfarm_run.h"
+#include "tests/support/wav_file.h"
 #include "worker/oscillator_bank.h"
 
 namespace synthfarm {
@@ -29,24 +30,14 @@ using testing::ChildProcess;
 using testing::SynthfarmRun;
 using testing::TempDir;
 
-struct Audio {
-  std::uint32_t channels = 0;
-  std::uint32_t sample_rate_hz = 0;
-  std::vector<float> samples;  // interleaved
-};
+using Audio = testing::Wav;
 
+// The file, or an empty one and a test failure.
 Audio read_wav(const std::string& path) {
-  SF_INFO info{};
-  SNDFILE* file = sf_open(path.c_str(), SFM_READ, &info);
-  EXPECT_NE(file, nullptr) << "cannot read " << path << ": " << sf_strerror(nullptr);
-  if (!file) return {};
-  Audio audio;
-  audio.channels = static_cast<std::uint32_t>(info.channels);
-  audio.sample_rate_hz = static_cast<std::uint32_t>(info.samplerate);
-  audio.samples.resize(static_cast<std::size_t>(info.frames * info.channels));
-  sf_readf_float(file, audio.samples.data(), info.frames);
-  sf_close(file);
-  return audio;
+  std::string error;
+  const auto wav = testing::read_wav(path, error);
+  EXPECT_TRUE(wav) << error;
+  return wav.value_or(Audio{});
 }
 
 std::vector<float> read_raw_f32(const std::string& path) {

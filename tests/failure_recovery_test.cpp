@@ -27,6 +27,7 @@
 
 #include "tests/support/child_process.h"
 #include "tests/support/synthfarm_run.h"
+#include "tests/support/wav_file.h"
 
 namespace synthfarm {
 namespace {
@@ -387,27 +388,25 @@ TEST(InterruptedOfflineRender, LeavesAValidWavHoldingWhatWasRendered) {
   EXPECT_LT(exit_ms, 2000.0);
   run.expect_exit(0, workers);
 
-  SF_INFO info{};
-  SNDFILE* file = sf_open(output.c_str(), SFM_READ, &info);
-  ASSERT_NE(file, nullptr) << "not a readable sound file: " << sf_strerror(nullptr);
-  EXPECT_EQ(info.format & SF_FORMAT_TYPEMASK, SF_FORMAT_WAV);
-  EXPECT_EQ(info.format & SF_FORMAT_SUBMASK, SF_FORMAT_FLOAT);
-  EXPECT_EQ(info.channels, 2);
-  EXPECT_EQ(info.samplerate, 48000);
-  report_measurement("frames in the interrupted render", static_cast<double>(info.frames),
+  std::string error;
+  const auto wav = testing::read_wav(output, error);
+  ASSERT_TRUE(wav) << "not a readable sound file: " << error;
+  EXPECT_EQ(wav->format & SF_FORMAT_TYPEMASK, SF_FORMAT_WAV);
+  EXPECT_EQ(wav->format & SF_FORMAT_SUBMASK, SF_FORMAT_FLOAT);
+  EXPECT_EQ(wav->channels, 2u);
+  EXPECT_EQ(wav->sample_rate_hz, 48000u);
+  report_measurement("frames in the interrupted render", static_cast<double>(wav->frames),
                      "frames");
-  EXPECT_GT(info.frames, 0);
-  EXPECT_LT(info.frames, 60 * 48000) << "the render finished before the signal";
-  std::vector<float> samples(static_cast<std::size_t>(info.frames * info.channels));
-  EXPECT_EQ(sf_readf_float(file, samples.data(), info.frames), info.frames);
-  sf_close(file);
+  EXPECT_GT(wav->frames, 0u);
+  EXPECT_LT(wav->frames, 60u * 48000u) << "the render finished before the signal";
+  const std::vector<float>& samples = wav->samples;
   std::size_t nonfinite = 0;
   for (float sample : samples) nonfinite += std::isfinite(sample) ? 0 : 1;
   EXPECT_EQ(nonfinite, 0u);
   // The file holds exactly what the coordinator says it wrote.
   const auto wrote = run.process().wait_for_stdout(std::regex("wrote ([0-9]+) frames"), 1s);
   ASSERT_TRUE(wrote) << run.process().stdout_text();
-  EXPECT_EQ(std::stoll((*wrote)[1]), info.frames);
+  EXPECT_EQ(std::stoull((*wrote)[1]), wav->frames);
 }
 
 // --- Several instances.

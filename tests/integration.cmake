@@ -1,7 +1,7 @@
 # Integration tests: they run the real executables as a user would, so they depend on them.
-add_library(synthfarm_test_support STATIC support/child_process.cpp)
+add_library(synthfarm_test_support STATIC support/child_process.cpp support/wav_file.cpp)
 target_include_directories(synthfarm_test_support PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(synthfarm_test_support PUBLIC Threads::Threads)
+target_link_libraries(synthfarm_test_support PUBLIC Threads::Threads PRIVATE PkgConfig::SNDFILE)
 target_compile_definitions(synthfarm_test_support PUBLIC
   SYNTHFARM_BUILD_DIR="${CMAKE_BINARY_DIR}"
   SYNTHFARM_TEST_DATA_DIR="${CMAKE_CURRENT_SOURCE_DIR}/data")

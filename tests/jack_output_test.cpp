@@ -49,6 +49,7 @@
 #include "coordinator/cli_options.h"
 #include "coordinator/frequency_plan.h"
 #include "tests/support/child_process.h"
+#include "tests/support/wav_file.h"
 
 namespace synthfarm {
 namespace {
@@ -225,36 +226,8 @@ class JackCapture {
 // ---------------------------------------------------------------------------------------------
 // The synthfarm child process: start-up report, control FIFO, status lines, leftovers.
 
-struct Wav {
-  std::uint32_t channels = 0;
-  std::uint32_t sample_rate_hz = 0;
-  std::uint64_t frames = 0;
-  std::vector<float> samples;  // interleaved
-  float at(std::uint64_t frame, std::uint32_t channel) const {
-    return samples[frame * channels + channel];
-  }
-};
-
-std::optional<Wav> read_wav(const std::string& path, std::string& error) {
-  SF_INFO info{};
-  SNDFILE* file = sf_open(path.c_str(), SFM_READ, &info);
-  if (!file) {
-    error = "cannot read " + path + ": " + sf_strerror(nullptr);
-    return std::nullopt;
-  }
-  Wav wav;
-  wav.channels = static_cast<std::uint32_t>(info.channels);
-  wav.sample_rate_hz = static_cast<std::uint32_t>(info.samplerate);
-  wav.frames = static_cast<std::uint64_t>(info.frames);
-  wav.samples.resize(static_cast<std::size_t>(info.frames * info.channels));
-  const sf_count_t read = sf_readf_float(file, wav.samples.data(), info.frames);
-  sf_close(file);
-  if (read != info.frames) {
-    error = "short read from " + path;
-    return std::nullopt;
-  }
-  return wav;
-}
+using testing::read_wav;
+using testing::Wav;
 
 // Writes `line` to the control FIFO: open (non-blocking, so that a FIFO without a reader fails
 // instead of hanging), write, close.

@@ -44,6 +44,7 @@
 
 #include "tests/support/child_process.h"
 #include "tests/support/synthfarm_run.h"
+#include "tests/support/wav_file.h"
 
 namespace synthfarm {
 namespace {
@@ -602,33 +603,8 @@ TEST(StartStopCycles, AHundredCyclesLeaveNothingBehind) {
 // =============================================================================================
 // 11. Offline render with a slow worker, and with a dead one.
 
-struct Wav {
-  std::uint32_t channels = 0;
-  std::uint32_t sample_rate_hz = 0;
-  std::uint64_t frames = 0;
-  std::vector<float> samples;  // interleaved
-};
-
-std::optional<Wav> read_wav(const std::string& path, std::string& error) {
-  SF_INFO info{};
-  SNDFILE* file = sf_open(path.c_str(), SFM_READ, &info);
-  if (!file) {
-    error = "libsndfile cannot open " + path + ": " + sf_strerror(nullptr);
-    return std::nullopt;
-  }
-  Wav wav;
-  wav.channels = static_cast<std::uint32_t>(info.channels);
-  wav.sample_rate_hz = static_cast<std::uint32_t>(info.samplerate);
-  wav.frames = static_cast<std::uint64_t>(info.frames);
-  wav.samples.resize(static_cast<std::size_t>(info.frames * info.channels));
-  const sf_count_t read = sf_readf_float(file, wav.samples.data(), info.frames);
-  sf_close(file);
-  if (read != info.frames) {
-    error = "short read from " + path;
-    return std::nullopt;
-  }
-  return wav;
-}
+using testing::read_wav;
+using testing::Wav;
 
 // The first frame at which two renders differ in any bit, or nullopt if the shorter is a prefix of
 // the longer.
