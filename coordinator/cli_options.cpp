@@ -31,9 +31,10 @@ std::uint64_t parse_unsigned(const std::string& option, const std::string& text,
                              std::uint64_t max) {
   errno = 0;
   char* end = nullptr;
-  const bool negative = text.find('-') != std::string::npos;
+  // Digits only: strtoull alone would also take a sign and leading blanks (" 4", "+4", "-1").
+  const bool digits_only = text.find_first_not_of("0123456789") == std::string::npos;
   const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
-  if (text.empty() || negative || end != text.c_str() + text.size() || errno == ERANGE) {
+  if (text.empty() || !digits_only || end != text.c_str() + text.size() || errno == ERANGE) {
     fail(option, "'" + text + "' is not a whole number");
   }
   if (value < min || value > max) {

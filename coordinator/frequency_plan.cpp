@@ -13,6 +13,7 @@ namespace synthfarm {
 std::vector<WorkerGroup> deal_contiguous_groups(std::uint64_t oscillator_total,
                                                 std::uint32_t worker_count) {
   std::vector<WorkerGroup> groups(worker_count);
+  if (worker_count == 0) return groups;
   const std::uint64_t base = oscillator_total / worker_count;
   const std::uint64_t extra = oscillator_total % worker_count;
   std::uint64_t next = 0;

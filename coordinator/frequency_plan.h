@@ -15,6 +15,7 @@ struct WorkerGroup {
 };
 
 // Contiguous groups, as even as possible: the first (total % workers) groups get one more.
+// worker_count >= 1 (the command line guarantees it); 0 gives no groups.
 std::vector<WorkerGroup> deal_contiguous_groups(std::uint64_t oscillator_total,
                                                 std::uint32_t worker_count);
 

@@ -158,6 +158,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCommandLine{{"--workers", "-1"}, "--workers"},
         BadCommandLine{{"--workers=-1"}, "--workers"},
         BadCommandLine{{"--workers", "abc"}, "--workers"},
+        BadCommandLine{{"--workers", " 4"}, "--workers"},
+        BadCommandLine{{"--workers", "+4"}, "--workers"},
         BadCommandLine{{"--workers", "257"}, "--workers"},
         BadCommandLine{{"--workers", ""}, "--workers"}, BadCommandLine{{"--sines", "0"}, "--sines"},
         BadCommandLine{{"--sines", "-5"}, "--sines"},

@@ -35,6 +35,10 @@ std::vector<std::uint64_t> firsts_of(const std::vector<WorkerGroup>& groups) {
 // ---------------------------------------------------------------------------------------------
 // deal_contiguous_groups
 
+TEST(DealContiguousGroups, GivesNoGroupsForNoWorkersInsteadOfDividingByZero) {
+  EXPECT_TRUE(deal_contiguous_groups(10, 0).empty());
+}
+
 TEST(DealContiguousGroups, SplitsAnEvenTotalEqually) {
   const auto groups = deal_contiguous_groups(2000, 4);
   EXPECT_EQ(counts_of(groups), (std::vector<std::uint32_t>{500, 500, 500, 500}));
