@@ -62,7 +62,10 @@ RingPlan plan_rings(std::uint32_t block_frames, bool offline) {
     const std::uint32_t ring = next_power_of_two(std::max(8192u, 4 * block_frames));
     return {ring, ring};
   }
-  return {next_power_of_two(4 * block_frames), 2 * block_frames};
+  // The ring holds far more than the fill target so that a worker that fell behind (a stall,
+  // a page fault storm) can deliver its owed frames, which the mixer drops, many blocks per
+  // callback instead of one.
+  return {next_power_of_two(std::max(8192u, 4 * block_frames)), 2 * block_frames};
 }
 
 const char* phase_name(Mixer::Phase phase) {

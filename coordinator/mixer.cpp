@@ -78,6 +78,7 @@ void Mixer::mix_worker(std::uint32_t index, float* out, std::uint32_t frames) no
       worker.owed_frames = 0;
       worker.fade_in_position = 0;
       worker.phase = Phase::kResuming;
+      publish_timeline(slot, worker);
       // Release pairs with the worker's acquire: it sees the emptied ring before rendering.
       slot.granted_state.store(static_cast<std::uint32_t>(GrantedState::kRender),
                                std::memory_order_release);
@@ -129,7 +130,14 @@ void Mixer::mix_worker(std::uint32_t index, float* out, std::uint32_t frames) no
     add_relaxed(slot.underrun_frames, frames - taken);
     add_relaxed(slot.late_blocks, 1);
   }
+  publish_timeline(slot, worker);
   notify_sleeper(slot.space_ready);
+}
+
+void Mixer::publish_timeline(WorkerSlot& slot, const WorkerMix& worker) noexcept {
+  // Release pairs with the worker's acquire: the read position it sees is at least this old.
+  slot.timeline_pos.store(slot.read_pos.load(std::memory_order_relaxed) + worker.owed_frames,
+                          std::memory_order_release);
 }
 
 void Mixer::add_frames(std::uint32_t index, float* out, std::uint32_t frames,

@@ -61,6 +61,7 @@ class Mixer {
   };
 
   void mix_worker(std::uint32_t index, float* out, std::uint32_t frames) noexcept;
+  static void publish_timeline(WorkerSlot& slot, const WorkerMix& worker) noexcept;
   void add_frames(std::uint32_t index, float* out, std::uint32_t frames, bool fade_out) noexcept;
 
   const Segment& segment_;

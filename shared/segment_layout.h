@@ -24,7 +24,7 @@ static_assert(std::atomic<std::int32_t>::is_always_lock_free);
 static_assert(std::atomic<float>::is_always_lock_free);
 
 inline constexpr std::uint64_t kSegmentMagic = 0x4d52414648544e59ull;  // "YNTHFARM"
-inline constexpr std::uint32_t kLayoutVersion = 2;
+inline constexpr std::uint32_t kLayoutVersion = 3;
 inline constexpr std::size_t kCacheLineBytes = 64;
 inline constexpr std::uint32_t kMaxWorkers = 256;
 inline constexpr std::uint32_t kMaxChannels = 64;
@@ -94,6 +94,11 @@ struct alignas(kCacheLineBytes) WorkerSlot {
   std::atomic<std::uint64_t> underrun_frames{0};   // frames of silence played for this worker
   std::atomic<std::uint64_t> late_blocks{0};       // callbacks in which this worker was short
   std::atomic<std::uint64_t> discarded_frames{0};  // late frames dropped to rejoin the timeline
+  // Where the common timeline stands in this worker's frames: read_pos plus the frames the
+  // worker still owes (late frames the mixer will drop on arrival). Only grows. A worker renders
+  // up to this plus the fill target, so a worker that fell behind catches up as fast as it
+  // can render, and one that is not behind never renders more than the fill target ahead.
+  std::atomic<std::uint64_t> timeline_pos{0};
 
   // Control side: written by the coordinator's control thread.
   alignas(kCacheLineBytes) std::atomic<std::uint32_t> requested_state{0};  // RequestedState

@@ -47,6 +47,17 @@ LoopEnd render_until_shutdown(const Segment& segment, std::uint32_t index, pid_t
            static_cast<std::uint32_t>(GrantedState::kStopped);
   };
 
+  // A block is due while it ends within fill_target frames of the timeline (the mixer's
+  // timeline_pos, which includes the frames this worker owes after falling behind: those are
+  // dropped on arrival, so a late worker renders flat out until it is back) and fits the ring.
+  const auto block_due = [&] {
+    const std::uint64_t written = slot.write_pos.load(std::memory_order_relaxed);  // ours
+    // Acquire pairs with the mixer's release of timeline_pos.
+    const std::uint64_t due_until = slot.timeline_pos.load(std::memory_order_acquire) + fill_target;
+    return written + block_frames <= due_until &&
+           ring.filled_frames_for_producer() + block_frames <= ring.capacity_frames();
+  };
+
   while (!shutdown()) {
     if (stopped()) {
       // A stopped worker costs no CPU: it sleeps until the mixer grants rendering again.
@@ -55,14 +66,9 @@ LoopEnd render_until_shutdown(const Segment& segment, std::uint32_t index, pid_t
       if (!coordinator_alive(coordinator_pid)) return LoopEnd::kParentGone;
       continue;
     }
-    if (ring.filled_frames_for_producer() + block_frames > fill_target) {
+    if (!block_due()) {
       sleep_until_ready(
-          slot.space_ready,
-          [&] {
-            return shutdown() || stopped() ||
-                   ring.filled_frames_for_producer() + block_frames <= fill_target;
-          },
-          kIdleRecheck);
+          slot.space_ready, [&] { return shutdown() || stopped() || block_due(); }, kIdleRecheck);
       if (!coordinator_alive(coordinator_pid)) return LoopEnd::kParentGone;
       continue;
     }
