@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tests/support/child_process.h"
+#include "tests/support/synthfarm_run.h"
 #include "tests/support/wav_file.h"
 #include "worker/fault_injection.h"
 
@@ -102,60 +103,29 @@ struct MasterCounts {
 // (inherited by the workers it spawns), and the checks that it left nothing behind.
 class FaultRun {
  public:
-  explicit FaultRun(const std::string& test_name)
-      : name_(testing::unique_instance_name(test_name)), control_(directory_.file("control")) {
+  explicit FaultRun(const std::string& test_name) : run_(test_name) {
     // A switch left in the test's own environment would leak into the clean reference runs.
     ::unsetenv(kTestFaultEnvironmentVariable);
   }
 
   void start(const std::vector<std::string>& arguments, const std::string& fault) {
-    std::vector<std::string> argv{testing::built_program("synthfarm"), "--name", name_, "--control",
-                                  control_};
-    argv.insert(argv.end(), arguments.begin(), arguments.end());
     std::vector<std::string> environment;
-    if (!fault.empty())
+    if (!fault.empty()) {
       environment.push_back(std::string(kTestFaultEnvironmentVariable) + "=" + fault);
-    process_ = std::make_unique<ChildProcess>(argv, environment);
-  }
-
-  ChildProcess& process() { return *process_; }
-  std::string file(const std::string& name) const { return directory_.file(name); }
-
-  void send_command(const std::string& line) {
-    const int fd = open(control_.c_str(), O_WRONLY | O_NONBLOCK);
-    ASSERT_GE(fd, 0) << "cannot open the control FIFO " << control_;
-    const std::string text = line + "\n";
-    ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-    close(fd);
-  }
-
-  std::vector<pid_t> wait_for_workers(std::size_t count) {
-    std::vector<pid_t> pids;
-    for (std::size_t w = 0; w < count; ++w) {
-      const auto found = process_->wait_for_stdout(
-          std::regex("synthfarm: worker " + std::to_string(w) + " pid ([0-9]+)"), 10s);
-      EXPECT_TRUE(found) << "no start-up line for worker " << w
-                         << "; stderr: " << process_->stderr_text();
-      if (found) pids.push_back(std::stoi((*found)[1]));
     }
-    EXPECT_TRUE(process_->wait_for_stdout(std::regex("synthfarm: control FIFO"), 10s));
-    return pids;
+    run_.start(arguments, environment);
   }
+
+  ChildProcess& process() { return run_.process(); }
+  std::string file(const std::string& name) const { return run_.file(name); }
+  void send_command(const std::string& line) { run_.send_command(line); }
+  std::vector<pid_t> wait_for_workers(std::size_t count) { return run_.wait_for_workers(count); }
 
   // Runs to the end, expects exit code 0 and nothing left of this instance, and returns the
   // counters from the `final:` status line.
   MasterCounts expect_clean_exit(const std::vector<pid_t>& workers) {
-    const auto exit_code = process_->wait_exit_code(60s);
-    EXPECT_TRUE(exit_code.has_value()) << "synthfarm did not exit within 60 s";
-    if (!exit_code) return {};
-    EXPECT_EQ(*exit_code, 0) << "stderr: " << process_->stderr_text();
-    for (pid_t pid : workers) {
-      EXPECT_FALSE(testing::process_alive(pid)) << "worker pid " << pid << " outlived the run";
-    }
-    EXPECT_TRUE(testing::shm_entries("synthfarm-" + name_ + "-").empty());
-    struct stat status {};
-    EXPECT_NE(lstat(control_.c_str(), &status), 0) << "control FIFO left at " << control_;
-    return counts_from(process_->stdout_text(), "final");
+    run_.expect_exit(0, workers);
+    return counts_from(run_.process().stdout_text(), "final");
   }
 
   // The master stage's counters from the first `label:` status line in `text`.
@@ -168,10 +138,7 @@ class FaultRun {
   }
 
  private:
-  TempDir directory_;
-  std::string name_;
-  std::string control_;
-  std::unique_ptr<ChildProcess> process_;
+  testing::SynthfarmRun run_;
 };
 
 const std::vector<std::string> kTwoWorkers{"--workers", "2", "--sines", "10"};
