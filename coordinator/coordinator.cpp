@@ -23,6 +23,7 @@
 #include "coordinator/instance_lock.h"
 #include "coordinator/mixer.h"
 #include "coordinator/offline_render.h"
+#include "coordinator/ring_plan.h"
 #include "coordinator/worker_launcher.h"
 #include "shared/segment.h"
 #include "shared/shared_futex.h"
@@ -38,35 +39,12 @@ constexpr auto kWorkerGrace = 1000ms;
 // RtAudio 5.2 does not report a vanished JACK server: an output that has not asked for audio for
 // this long, or four of its periods if those are longer, is taken as gone.
 constexpr auto kOutputWatchdog = 500ms;
+// How often the control thread checks --duration and due worker replacements.
 constexpr int kControlTickMs = 50;
+// --on-worker-failure restart: the back-off for a worker that keeps dying.
 constexpr auto kReplacementFirstBackoff = std::chrono::milliseconds(100);
 constexpr auto kReplacementMaxBackoff = std::chrono::milliseconds(5000);
-constexpr auto kReplacementForgiveAfter =
-    std::chrono::seconds(10);  // how often the control thread checks --duration
-
-std::uint32_t next_power_of_two(std::uint32_t value) {
-  std::uint32_t power = 1;
-  while (power < value) power <<= 1;
-  return power;
-}
-
-// Real time: a worker renders 2 device buffers ahead (synthfarm's added latency) in a ring of
-// at least 4. Offline: as far ahead as the ring allows, for throughput.
-struct RingPlan {
-  std::uint32_t ring_frames;
-  std::uint32_t fill_target_frames;
-};
-
-RingPlan plan_rings(std::uint32_t block_frames, bool offline) {
-  if (offline) {
-    const std::uint32_t ring = next_power_of_two(std::max(8192u, 4 * block_frames));
-    return {ring, ring};
-  }
-  // The ring holds far more than the fill target so that a worker that fell behind (a stall,
-  // a page fault storm) can deliver its owed frames, which the mixer drops, many blocks per
-  // callback instead of one.
-  return {next_power_of_two(std::max(8192u, 4 * block_frames)), 2 * block_frames};
-}
+constexpr auto kReplacementForgiveAfter = std::chrono::seconds(10);
 
 const char* phase_name(Mixer::Phase phase) {
   switch (phase) {
