@@ -1,6 +1,7 @@
 // synthfarm-bench: measurements of the whole system, beside the kernel micro-benchmarks.
 //   synthfarm-bench mix          the coordinator's mixing cost per audio callback
 //   synthfarm-bench throughput   strong and weak scaling of offline renders over 1..N workers
+//   synthfarm-bench capacity     the most oscillators each worker count plays in real time
 // Every report starts with the machine (CPU, cores, SIMD target) and the load average at start
 // and end, because these numbers mean nothing without them. Tables go to stdout, progress to
 // stderr; --json and --csv also keep the rows.
@@ -20,8 +21,10 @@
 #include <variant>
 #include <vector>
 
+#include "bench/capacity.h"
 #include "bench/machine_info.h"
 #include "bench/mix_cost.h"
+#include "bench/synthfarm_process.h"
 #include "bench/throughput.h"
 
 namespace synthfarm::bench {
@@ -39,6 +42,7 @@ constexpr const char* kProgramHelp =
     "Commands:\n"
     "  mix          the coordinator's mixing cost per audio callback, by workers and block size\n"
     "  throughput   strong and weak scaling of offline renders of the real synthfarm binary\n"
+    "  capacity     the most oscillators that play in real time without underruns, by workers\n"
     "\n"
     "Run synthfarm-bench COMMAND --help for a command's options.\n"
     "Exit codes: 0 success, 1 a measurement failed, 2 bad arguments.\n";
@@ -89,6 +93,36 @@ constexpr const char* kThroughputHelp =
     "  --csv FILE          also write the results as CSV. Default: not written.\n"
     "  -h, --help          this text.\n";
 
+constexpr const char* kCapacityHelp =
+    "Usage: synthfarm-bench capacity [OPTIONS]\n"
+    "\n"
+    "For each worker count, searches the largest total of oscillators that plays in real time\n"
+    "with zero underruns: runs the synthfarm binary beside this one on its null clock\n"
+    "(synthfarm --audio null --duration S --seed 1; 48 kHz, 256-frame buffers) and reads its\n"
+    "final: lines. A probe passes when no worker has an underrun frame and the clock has no\n"
+    "device underflow (a wake more than one period late, so a buffer was skipped).\n"
+    "The search starts at 1000 oscillators in total, doubles until a probe fails or the\n"
+    "maximum is reached, then bisects. Counts are per worker, so totals are multiples of W.\n"
+    "\n"
+    "Reports the capacity (total and per worker), the probes run, the callback's average and\n"
+    "maximum time as a share of the period and the workers' render load at that point, and\n"
+    "the wall time of the search. One probe is one sample of a noisy machine: longer probes\n"
+    "give steadier, usually lower, capacities.\n"
+    "\n"
+    "Options:\n"
+    "  --workers LIST         worker counts, comma-separated, 1 to 256.\n"
+    "                         Default 1,2,...,2 x logical cores.\n"
+    "  --seconds S            seconds each probe plays (synthfarm --duration), 0.01 to 3600.\n"
+    "                         Default 5.\n"
+    "  --kernel K             synthfarm --kernel: fast or exact. Default fast.\n"
+    "  --max-oscillators N    largest total of oscillators tried, 1 to 100000000; the search\n"
+    "                         stops there. Default 1000000.\n"
+    "  --precision P          stop bisecting when the first failure is within P percent of\n"
+    "                         the last pass, 0.1 to 1000 ('5' or '5%'). Default 5.\n"
+    "  --json FILE            also write the results as JSON. Default: not written.\n"
+    "  --csv FILE             also write the results as CSV. Default: not written.\n"
+    "  -h, --help             this text.\n";
+
 struct OutputFiles {
   std::string json;
   std::string csv;
@@ -104,6 +138,11 @@ struct ThroughputCommand {
   OutputFiles files;
 };
 
+struct CapacityCommand {
+  CapacityOptions options;
+  OutputFiles files;
+};
+
 struct HelpRequest {
   const char* text;
 };
@@ -112,7 +151,7 @@ struct CliError {
   std::string message;
 };
 
-using Cli = std::variant<MixCommand, ThroughputCommand, HelpRequest, CliError>;
+using Cli = std::variant<MixCommand, ThroughputCommand, CapacityCommand, HelpRequest, CliError>;
 
 std::optional<std::uint64_t> parse_whole(std::string_view text, std::uint64_t low,
                                          std::uint64_t high) {
@@ -141,22 +180,38 @@ std::string range_text(std::uint64_t low, std::uint64_t high) {
   return std::to_string(low) + " to " + std::to_string(high);
 }
 
+std::optional<double> parse_real(std::string_view text, double low, double high) {
+  const std::string copy(text);
+  char* end = nullptr;
+  const double value = std::strtod(copy.c_str(), &end);
+  if (copy.empty() || *end != '\0' || !(value >= low && value <= high)) return std::nullopt;
+  return value;
+}
+
 // Pure: returns the command or an error message; never prints or exits.
 Cli parse_cli(int argc, char** argv) {
-  if (argc < 2) return CliError{"no command given (mix or throughput)"};
+  if (argc < 2) return CliError{"no command given (mix, throughput or capacity)"};
   const std::string_view command = argv[1];
   if (command == "-h" || command == "--help" || command == "help") return HelpRequest{kProgramHelp};
   const bool mix = command == "mix";
-  if (!mix && command != "throughput") {
-    return CliError{"unknown command '" + std::string(command) + "' (choose mix or throughput)"};
+  const bool capacity = command == "capacity";
+  if (!mix && !capacity && command != "throughput") {
+    return CliError{"unknown command '" + std::string(command) +
+                    "' (choose mix, throughput or capacity)"};
   }
   MixCommand mix_command;
   ThroughputCommand throughput_command;
-  OutputFiles& files = mix ? mix_command.files : throughput_command.files;
+  CapacityCommand capacity_command;
+  OutputFiles& files = mix        ? mix_command.files
+                       : capacity ? capacity_command.files
+                                  : throughput_command.files;
   ThroughputOptions& throughput = throughput_command.options;
+  CapacityOptions& search = capacity_command.options;
   for (int i = 2; i < argc; ++i) {
     const std::string_view option = argv[i];
-    if (option == "-h" || option == "--help") return HelpRequest{mix ? kMixHelp : kThroughputHelp};
+    if (option == "-h" || option == "--help") {
+      return HelpRequest{mix ? kMixHelp : capacity ? kCapacityHelp : kThroughputHelp};
+    }
     const auto known = [&](std::initializer_list<std::string_view> names) {
       for (std::string_view name : names) {
         if (option == name) return true;
@@ -166,6 +221,8 @@ Cli parse_cli(int argc, char** argv) {
     const bool takes_value =
         known({"--json", "--csv"}) ||
         (mix ? known({"--workers", "--blocks", "--callbacks"})
+         : capacity
+             ? known({"--workers", "--seconds", "--kernel", "--max-oscillators", "--precision"})
              : known({"--max-workers", "--oscillators", "--per-worker", "--seconds", "--kernel"}));
     if (!takes_value) {
       return CliError{"unknown option '" + std::string(option) + "' for " + std::string(command)};
@@ -180,6 +237,11 @@ Cli parse_cli(int argc, char** argv) {
       files.json = value;
     } else if (option == "--csv") {
       files.csv = value;
+    } else if (option == "--workers" && capacity) {
+      // synthfarm's own limit.
+      const auto list = parse_list(value, 1, 256);
+      if (!list) return bad("a comma-separated list of whole numbers " + range_text(1, 256));
+      search.workers = *list;
     } else if (option == "--workers") {
       const auto list = parse_list(value, 1, 1024);
       if (!list) return bad("a comma-separated list of whole numbers " + range_text(1, 1024));
@@ -204,20 +266,39 @@ Cli parse_cli(int argc, char** argv) {
       const auto per_worker = parse_whole(value, 1, 10'000'000);
       if (!per_worker) return bad("a whole number " + range_text(1, 10'000'000));
       throughput.per_worker = static_cast<std::uint32_t>(*per_worker);
+    } else if (option == "--max-oscillators") {
+      const auto total = parse_whole(value, 1, 100'000'000);
+      if (!total) return bad("a whole number " + range_text(1, 100'000'000));
+      search.max_oscillators = *total;
+    } else if (option == "--precision") {
+      // A percentage, with or without its sign: "5" and "5%" are both 5 %.
+      const std::string_view number =
+          value.ends_with('%') ? value.substr(0, value.size() - 1) : value;
+      const auto percent = parse_real(number, 0.1, 1000);
+      if (!percent) return bad("a percentage from 0.1 to 1000");
+      search.precision = *percent / 100;
     } else if (option == "--seconds") {
-      const std::string text(value);
-      char* end = nullptr;
-      const double seconds = std::strtod(text.c_str(), &end);
-      if (text.empty() || *end != '\0' || !(seconds >= 0.01 && seconds <= 3600)) {
-        return bad("a number of seconds from 0.01 to 3600");
-      }
-      throughput.seconds = seconds;
+      const auto seconds = parse_real(value, 0.01, 3600);
+      if (!seconds) return bad("a number of seconds from 0.01 to 3600");
+      throughput.seconds = *seconds;
+      search.seconds = *seconds;
     } else if (option == "--kernel") {
       if (value != "fast" && value != "exact") return bad("fast or exact");
       throughput.kernel = value;
+      search.kernel = value;
     }
   }
   if (mix) return mix_command;
+  if (capacity) {
+    for (const std::uint32_t workers : search.workers) {
+      if (search.max_oscillators < workers) {
+        return CliError{"--max-oscillators " + std::to_string(search.max_oscillators) +
+                        " is fewer than " + std::to_string(workers) +
+                        " workers: every worker needs at least one"};
+      }
+    }
+    return capacity_command;
+  }
   if (throughput.total_oscillators < throughput.max_workers) {
     return CliError{"--oscillators " + std::to_string(throughput.total_oscillators) +
                     " is fewer than --max-workers: every worker needs at least one"};
@@ -407,6 +488,115 @@ int run_throughput(ThroughputCommand command) {
   return written ? 0 : kExitFailure;
 }
 
+int run_capacity(CapacityCommand command) {
+  const MachineInfo machine = read_machine_info();
+  CapacityOptions& options = command.options;
+  if (options.workers.empty()) {
+    for (std::uint32_t workers = 1; workers <= 2 * machine.logical_cores; ++workers) {
+      options.workers.push_back(workers);
+    }
+  }
+  for (const std::uint32_t workers : options.workers) {
+    if (options.max_oscillators < workers) {
+      std::fprintf(stderr, "synthfarm-bench: --max-oscillators %llu is fewer than %u workers\n",
+                   static_cast<unsigned long long>(options.max_oscillators), workers);
+      return kExitUsage;
+    }
+  }
+  std::string error;
+  const auto synthfarm = synthfarm_beside_self(error);
+  if (!synthfarm) {
+    std::fprintf(stderr, "synthfarm-bench: %s\n", error.c_str());
+    return kExitFailure;
+  }
+  const LoadAverage load_start = read_load_average();
+  const auto results = measure_capacity(options, *synthfarm, error);
+  if (!results) {
+    std::fprintf(stderr, "synthfarm-bench: %s\n", error.c_str());
+    return kExitFailure;
+  }
+  const LoadAverage load_end = read_load_average();
+
+  print_machine(machine, load_start, load_end, options.kernel);
+  std::printf(
+      "measure:      %s --audio null --duration %g --seed 1 (48 kHz, 256-frame buffers); a "
+      "probe passes with 0 underrun frames and 0 device underflows\n",
+      synthfarm->c_str(), options.seconds);
+  std::printf(
+      "search:       from %llu in total, doubling to at most %llu, then bisecting to within "
+      "%g %%\n\n",
+      static_cast<unsigned long long>(options.start_oscillators),
+      static_cast<unsigned long long>(options.max_oscillators), 100 * options.precision);
+  std::printf("%7s %10s %10s %10s %6s %8s %8s %8s %8s %7s\n", "workers", "capacity", "per worker",
+              "failed at", "probes", "cb avg%", "cb max%", "load avg", "load max", "wall s");
+  nlohmann::json rows = nlohmann::json::array();
+  std::string csv =
+      "workers,capacity,sines_per_worker,first_failure,probes,callback_avg_us,callback_max_us,"
+      "period_us,callback_avg_share_of_period,callback_max_share_of_period,"
+      "render_load_avg_percent,render_load_max_percent,wall_seconds\n";
+  for (const CapacityResult& r : *results) {
+    // Without a passing probe there is no load to report: NaN in the table, null in JSON.
+    const double nan = std::nan("");
+    const ProbeResult at = r.at_capacity.value_or(ProbeResult{});
+    const bool has = r.at_capacity.has_value();
+    const double avg_share = has ? at.callback_avg_us / at.period_us : nan;
+    const double max_share = has ? at.callback_max_us / at.period_us : nan;
+    const std::string failed_at =
+        r.first_failure ? std::to_string(r.first_failure) : std::string("none");
+    std::printf("%7u %10llu %10u %10s %6u %8.2f %8.2f %7.1f%% %7.1f%% %7.1f\n", r.workers,
+                static_cast<unsigned long long>(r.capacity), r.sines_per_worker, failed_at.c_str(),
+                r.probes, 100 * avg_share, 100 * max_share, has ? at.render_load_avg_percent : nan,
+                has ? at.render_load_max_percent : nan, r.wall_seconds);
+    nlohmann::json row = {{"workers", r.workers},
+                          {"capacity", r.capacity},
+                          {"sines_per_worker", r.sines_per_worker},
+                          {"first_failure", r.first_failure},
+                          {"probes", r.probes},
+                          {"wall_seconds", r.wall_seconds}};
+    if (has) {
+      row["callbacks"] = at.callbacks;
+      row["callback_avg_us"] = at.callback_avg_us;
+      row["callback_max_us"] = at.callback_max_us;
+      row["period_us"] = at.period_us;
+      row["callback_avg_share_of_period"] = avg_share;
+      row["callback_max_share_of_period"] = max_share;
+      row["render_load_avg_percent"] = at.render_load_avg_percent;
+      row["render_load_max_percent"] = at.render_load_max_percent;
+      row["late_blocks"] = at.late_blocks;
+    }
+    rows.push_back(row);
+    char line[512];
+    std::snprintf(line, sizeof line, "%u,%llu,%u,%llu,%u,%.1f,%.1f,%.1f,%.6f,%.6f,%.1f,%.1f,%.3f\n",
+                  r.workers, static_cast<unsigned long long>(r.capacity), r.sines_per_worker,
+                  static_cast<unsigned long long>(r.first_failure), r.probes,
+                  has ? at.callback_avg_us : nan, has ? at.callback_max_us : nan,
+                  has ? at.period_us : nan, avg_share, max_share,
+                  has ? at.render_load_avg_percent : nan, has ? at.render_load_max_percent : nan,
+                  r.wall_seconds);
+    csv += line;
+  }
+  std::printf(
+      "\ncapacity: total oscillators of the largest passing probe; failed at: the smallest "
+      "failing one (none: the maximum passed).\ncb avg%%, cb max%%: the callback's time as a "
+      "share of the period at capacity; load: the workers' render_load (mean, busiest).\n");
+  bool written = true;
+  if (!command.files.json.empty()) {
+    const nlohmann::json report = {{"benchmark", "capacity"},
+                                   {"machine", machine_json(machine, load_start, load_end)},
+                                   {"kernel", options.kernel},
+                                   {"seconds", options.seconds},
+                                   {"sample_rate_hz", 48000},
+                                   {"block_frames", 256},
+                                   {"start_oscillators", options.start_oscillators},
+                                   {"max_oscillators", options.max_oscillators},
+                                   {"precision", options.precision},
+                                   {"results", rows}};
+    written = write_text(command.files.json, report.dump(2) + "\n", "json") && written;
+  }
+  if (!command.files.csv.empty()) written = write_text(command.files.csv, csv, "csv") && written;
+  return written ? 0 : kExitFailure;
+}
+
 }  // namespace
 }  // namespace synthfarm::bench
 
@@ -416,7 +606,7 @@ int main(int argc, char** argv) {
   if (const auto* error = std::get_if<CliError>(&cli)) {
     // Point at the help of the command the arguments were for, when there was one.
     const std::string_view command = argc > 1 ? argv[1] : "";
-    const std::string help = command == "mix" || command == "throughput"
+    const std::string help = command == "mix" || command == "throughput" || command == "capacity"
                                  ? "synthfarm-bench " + std::string(command) + " --help"
                                  : std::string("synthfarm-bench --help");
     std::fprintf(stderr, "synthfarm-bench: %s\nrun %s for the options\n", error->message.c_str(),
@@ -428,5 +618,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (const auto* mix = std::get_if<MixCommand>(&cli)) return run_mix(*mix);
+  if (const auto* capacity = std::get_if<CapacityCommand>(&cli)) return run_capacity(*capacity);
   return run_throughput(std::get<ThroughputCommand>(cli));
 }

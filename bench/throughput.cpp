@@ -1,11 +1,5 @@
 #include "bench/throughput.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -13,121 +7,31 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
-extern char** environ;
+#include "bench/synthfarm_process.h"
 
 namespace synthfarm::bench {
 namespace {
 
-struct RunTimes {
-  double wall_seconds = 0.0;
-  double cpu_seconds = 0.0;
-};
-
-double seconds_of(const timeval& time) {
-  return static_cast<double>(time.tv_sec) + 1e-6 * static_cast<double>(time.tv_usec);
-}
-
-std::string tail_of(const std::filesystem::path& log) {
-  std::ifstream file(log);
-  std::stringstream text;
-  text << file.rdbuf();
-  std::string all = text.str();
-  constexpr std::size_t kTail = 2000;
-  return all.size() > kTail ? "..." + all.substr(all.size() - kTail) : all;
-}
-
-// One offline render; synthfarm's stdout and stderr go to a log that is shown on failure.
-std::optional<RunTimes> run_synthfarm(const std::string& synthfarm, std::uint32_t workers,
-                                      std::uint32_t sines, const ThroughputOptions& options,
-                                      std::string& error) {
-  static unsigned sequence = 0;
-  const std::string stem =
-      "synthfarm-bench-" + std::to_string(getpid()) + "-" + std::to_string(sequence++);
-  const std::filesystem::path directory = std::filesystem::temp_directory_path();
-  const std::filesystem::path wav = directory / (stem + ".wav");
-  const std::filesystem::path log = directory / (stem + ".log");
+// One offline render; the WAV goes to the temporary directory and is deleted.
+std::optional<FinishedRun> render_offline(const std::string& synthfarm, std::uint32_t workers,
+                                          std::uint32_t sines, const ThroughputOptions& options,
+                                          std::string& error) {
+  const std::string name = unique_run_name();
+  const std::filesystem::path wav = std::filesystem::temp_directory_path() / (name + ".wav");
   char seconds_text[32];
   std::snprintf(seconds_text, sizeof seconds_text, "%g", options.seconds);
-  std::vector<std::string> arguments = {synthfarm,
-                                        "--workers",
-                                        std::to_string(workers),
-                                        "--sines",
-                                        std::to_string(sines),
-                                        "--seed",
-                                        "1",
-                                        "--output",
-                                        wav.string(),
-                                        "--duration",
-                                        seconds_text,
-                                        "--kernel",
-                                        options.kernel,
-                                        "--name",
-                                        stem};
-  std::vector<char*> argv;
-  for (std::string& argument : arguments) argv.push_back(argument.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t child = 0;
-  const auto start = std::chrono::steady_clock::now();
-  const int spawned =
-      posix_spawn(&child, synthfarm.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) {
-    error = "cannot start " + synthfarm + ": " + std::strerror(spawned);
-    return std::nullopt;
-  }
-  int status = 0;
-  rusage usage{};
-  pid_t reaped = 0;
-  do {
-    reaped = wait4(child, &status, 0, &usage);
-  } while (reaped < 0 && errno == EINTR);
-  const auto end = std::chrono::steady_clock::now();
+  auto run = run_synthfarm(synthfarm,
+                           {"--workers", std::to_string(workers), "--sines", std::to_string(sines),
+                            "--seed", "1", "--output", wav.string(), "--duration", seconds_text,
+                            "--kernel", options.kernel, "--name", name},
+                           error);
   std::error_code ignored;
   std::filesystem::remove(wav, ignored);
-  if (reaped < 0) {
-    error = std::string("wait4 for synthfarm failed: ") + std::strerror(errno);
-    return std::nullopt;
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    error = "synthfarm --workers " + std::to_string(workers) + " --sines " + std::to_string(sines) +
-            " failed (" +
-            (WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
-                               : "signal " + std::to_string(WTERMSIG(status))) +
-            "); its output:\n" + tail_of(log);
-    std::filesystem::remove(log, ignored);
-    return std::nullopt;
-  }
-  std::filesystem::remove(log, ignored);
-  return RunTimes{std::chrono::duration<double>(end - start).count(),
-                  seconds_of(usage.ru_utime) + seconds_of(usage.ru_stime)};
+  return run;
 }
 
 }  // namespace
-
-std::optional<std::string> synthfarm_beside_self(std::string& error) {
-  std::error_code failure;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", failure);
-  if (failure) {
-    error = "cannot read /proc/self/exe: " + failure.message();
-    return std::nullopt;
-  }
-  const std::filesystem::path synthfarm = self.parent_path() / "synthfarm";
-  if (access(synthfarm.c_str(), X_OK) != 0) {
-    error = "cannot run " + synthfarm.string() + ": " + std::strerror(errno) +
-            " (build the synthfarm target in the same build directory)";
-    return std::nullopt;
-  }
-  return synthfarm.string();
-}
 
 std::optional<std::vector<ThroughputResult>> measure_throughput(const ThroughputOptions& options,
                                                                 const std::string& synthfarm,
@@ -148,7 +52,8 @@ std::optional<std::vector<ThroughputResult>> measure_throughput(const Throughput
       std::fprintf(stderr, "synthfarm-bench: %s scaling, %u worker(s) x %u oscillators...\n",
                    scaling == Scaling::kStrong ? "strong" : "weak", workers,
                    result.sines_per_worker);
-      const auto times = run_synthfarm(synthfarm, workers, result.sines_per_worker, options, error);
+      const auto times =
+          render_offline(synthfarm, workers, result.sines_per_worker, options, error);
       if (!times) return std::nullopt;
       result.wall_seconds = times->wall_seconds;
       result.cpu_seconds = times->cpu_seconds;

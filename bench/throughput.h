@@ -41,9 +41,6 @@ struct ThroughputResult {
   double efficiency = 0.0;
 };
 
-// The `synthfarm` executable beside this one (/proc/self/exe's directory).
-std::optional<std::string> synthfarm_beside_self(std::string& error);
-
 // Runs both sweeps, strong first. Returns nullopt and sets `error` on the first failed run
 // (with the tail of synthfarm's output).
 std::optional<std::vector<ThroughputResult>> measure_throughput(const ThroughputOptions& options,

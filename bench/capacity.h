@@ -1,0 +1,68 @@
+#pragma once
+// `synthfarm-bench capacity`: for each worker count, the largest number of oscillators that
+// plays in real time without a single underrun (issue 5). Each probe runs the real `synthfarm`
+// binary on its null clock (48 kHz, 256-frame buffers, synthfarm's defaults) for a fixed time
+// and reads its `final:` lines. The search doubles the oscillator count from a small start
+// until a probe fails or the maximum is reached, then bisects the bracket down to a relative
+// precision.
+//
+// One probe is one sample of a noisy machine: a capacity found here is "passed one run of S
+// seconds", not a guarantee. Longer probes give lower, steadier capacities.
+//
+// Thread: the caller's (not real-time). Spawns processes, writes and deletes temporary files,
+// prints progress on stderr.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace synthfarm::bench {
+
+struct CapacityOptions {
+  std::vector<std::uint32_t> workers;         // worker counts; empty: 1..2 x logical cores
+  double seconds = 5.0;                       // played per probe (synthfarm --duration)
+  std::string kernel = "fast";                // synthfarm --kernel: fast or exact
+  std::uint64_t max_oscillators = 1'000'000;  // total over all workers; the search stops there
+  double precision = 0.05;                 // stop when (fail - pass) <= precision x pass (relative)
+  std::uint64_t start_oscillators = 1000;  // total of the first probe of each worker count
+};
+
+// What one probe's `final:` lines say.
+struct ProbeResult {
+  std::uint32_t workers = 0;
+  std::uint32_t sines_per_worker = 0;
+  bool passed = false;  // no worker underrun frame and no device underflow
+  std::uint64_t callbacks = 0;
+  double callback_avg_us = 0.0;
+  double callback_max_us = 0.0;
+  double period_us = 0.0;                // buffer frames / sample rate, in microseconds
+  std::uint64_t device_underflows = 0;   // the null clock's wakes more than a period late
+  std::uint64_t underrun_frames = 0;     // summed over workers
+  std::uint64_t late_blocks = 0;         // summed over workers
+  double render_load_avg_percent = 0.0;  // mean over workers of synthfarm's render_load
+  double render_load_max_percent = 0.0;  // the busiest worker's render_load
+  double wall_seconds = 0.0;
+};
+
+struct CapacityResult {
+  std::uint32_t workers = 0;
+  // Largest total that passed (workers x sines_per_worker); 0 when even one oscillator per
+  // worker failed.
+  std::uint64_t capacity = 0;
+  std::uint32_t sines_per_worker = 0;
+  // Smallest total that failed; 0 when every probe passed (the maximum was reached).
+  std::uint64_t first_failure = 0;
+  unsigned probes = 0;
+  std::optional<ProbeResult> at_capacity;  // the probe at `capacity`, when there was one
+  double wall_seconds = 0.0;               // the whole search for this worker count
+};
+
+// Searches each worker count in turn. Returns nullopt and sets `error` when a probe could not
+// be run or its output not read (with the tail of synthfarm's output); a probe that merely
+// underruns is a result, not an error.
+std::optional<std::vector<CapacityResult>> measure_capacity(const CapacityOptions& options,
+                                                            const std::string& synthfarm,
+                                                            std::string& error);
+
+}  // namespace synthfarm::bench

@@ -1,0 +1,34 @@
+#pragma once
+// Running the real synthfarm binary from a benchmark: one process at a time, its output captured
+// to a temporary log, its wall and CPU time measured (CPU from wait4, which includes the workers
+// the coordinator reaps).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace synthfarm::bench {
+
+// synthfarm beside this executable (the benchmarks ship with the build), or nullopt with `error`.
+std::optional<std::string> synthfarm_beside_self(std::string& error);
+
+// A fresh name for this process's next run: "synthfarm-bench-<pid>-<n>", usable as --name and
+// as a file stem in the temporary directory.
+std::string unique_run_name();
+
+struct FinishedRun {
+  double wall_seconds = 0.0;
+  double cpu_seconds = 0.0;
+  std::string output;  // stdout and stderr, interleaved
+};
+
+// Runs `synthfarm arguments...` to its end. Returns nullopt with `error` (naming the command,
+// how it ended and the end of its output) when it could not start or did not exit 0.
+std::optional<FinishedRun> run_synthfarm(const std::string& synthfarm,
+                                         const std::vector<std::string>& arguments,
+                                         std::string& error);
+
+// The last 2000 characters of `text`, for error messages.
+std::string tail_of(const std::string& text);
+
+}  // namespace synthfarm::bench
