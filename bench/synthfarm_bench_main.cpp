@@ -340,6 +340,35 @@ bool write_text(const std::string& path, const std::string& text, const char* wh
   return true;
 }
 
+// Writes the report to --json and the rows to --csv, those that were asked for. Returns the
+// exit code: a file that cannot be written is a failure, after both were tried.
+int write_reports(const OutputFiles& files, const nlohmann::json& report, const std::string& csv) {
+  bool written = true;
+  if (!files.json.empty()) written = write_text(files.json, report.dump(2) + "\n", "json");
+  if (!files.csv.empty()) written = write_text(files.csv, csv, "csv") && written;
+  return written ? 0 : kExitFailure;
+}
+
+// Finds synthfarm beside this program and runs `measure(synthfarm, error)` between two readings
+// of the load average. A failure is reported on stderr and gives an empty result.
+template <typename Measure>
+auto measure_with_synthfarm(Measure measure, std::string& synthfarm, LoadAverage& load_start,
+                            LoadAverage& load_end)
+    -> decltype(measure(std::string(), std::declval<std::string&>())) {
+  std::string error;
+  const auto found = synthfarm_beside_self(error);
+  if (!found) {
+    std::fprintf(stderr, "synthfarm-bench: %s\n", error.c_str());
+    return std::nullopt;
+  }
+  synthfarm = *found;
+  load_start = read_load_average();
+  auto results = measure(synthfarm, error);
+  load_end = read_load_average();
+  if (!results) std::fprintf(stderr, "synthfarm-bench: %s\n", error.c_str());
+  return results;
+}
+
 int run_mix(const MixCommand& command) {
   const MachineInfo machine = read_machine_info();
   const LoadAverage load_start = read_load_average();
@@ -397,18 +426,13 @@ int run_mix(const MixCommand& command) {
     csv += line;
   }
   std::printf("\n%%per: share of the period (block / 48000 s); %%bud: share of the budget.\n");
-  bool written = true;
-  if (!command.files.json.empty()) {
-    const nlohmann::json report = {{"benchmark", "mix"},
-                                   {"machine", machine_json(machine, load_start, load_end)},
-                                   {"sample_rate_hz", command.options.sample_rate_hz},
-                                   {"channels", command.options.channels},
-                                   {"budget_share_of_period", kBudgetShareOfPeriod},
-                                   {"results", rows}};
-    written = write_text(command.files.json, report.dump(2) + "\n", "json") && written;
-  }
-  if (!command.files.csv.empty()) written = write_text(command.files.csv, csv, "csv") && written;
-  return written ? 0 : kExitFailure;
+  const nlohmann::json report = {{"benchmark", "mix"},
+                                 {"machine", machine_json(machine, load_start, load_end)},
+                                 {"sample_rate_hz", command.options.sample_rate_hz},
+                                 {"channels", command.options.channels},
+                                 {"budget_share_of_period", kBudgetShareOfPeriod},
+                                 {"results", rows}};
+  return write_reports(command.files, report, csv);
 }
 
 int run_throughput(ThroughputCommand command) {
@@ -420,25 +444,21 @@ int run_throughput(ThroughputCommand command) {
                  static_cast<unsigned long long>(options.total_oscillators), options.max_workers);
     return kExitUsage;
   }
-  std::string error;
-  const auto synthfarm = synthfarm_beside_self(error);
-  if (!synthfarm) {
-    std::fprintf(stderr, "synthfarm-bench: %s\n", error.c_str());
-    return kExitFailure;
-  }
-  const LoadAverage load_start = read_load_average();
-  const auto results = measure_throughput(options, *synthfarm, machine.logical_cores, error);
-  if (!results) {
-    std::fprintf(stderr, "synthfarm-bench: %s\n", error.c_str());
-    return kExitFailure;
-  }
-  const LoadAverage load_end = read_load_average();
+  std::string synthfarm;
+  LoadAverage load_start;
+  LoadAverage load_end;
+  const auto results = measure_with_synthfarm(
+      [&](const std::string& program, std::string& error) {
+        return measure_throughput(options, program, machine.logical_cores, error);
+      },
+      synthfarm, load_start, load_end);
+  if (!results) return kExitFailure;
 
   print_machine(machine, load_start, load_end, options.kernel);
   std::printf(
       "measure:      %s --output TMP.wav --duration %g --seed 1: wall time around the "
       "process, CPU time from wait4 (synthfarm and its workers)\n",
-      synthfarm->c_str(), options.seconds);
+      synthfarm.c_str(), options.seconds);
   std::printf(
       "speed-up:     oscillators per wall second relative to 1 worker; efficiency = "
       "speed-up / min(W, %u cores)\n\n",
@@ -472,20 +492,15 @@ int run_throughput(ThroughputCommand command) {
                   r.wall_seconds, r.cpu_seconds, r.speedup, r.efficiency, rate);
     csv += line;
   }
-  bool written = true;
-  if (!command.files.json.empty()) {
-    const nlohmann::json report = {{"benchmark", "throughput"},
-                                   {"machine", machine_json(machine, load_start, load_end)},
-                                   {"kernel", options.kernel},
-                                   {"seconds", options.seconds},
-                                   {"max_workers", options.max_workers},
-                                   {"oscillators", options.total_oscillators},
-                                   {"per_worker", options.per_worker},
-                                   {"results", rows}};
-    written = write_text(command.files.json, report.dump(2) + "\n", "json") && written;
-  }
-  if (!command.files.csv.empty()) written = write_text(command.files.csv, csv, "csv") && written;
-  return written ? 0 : kExitFailure;
+  const nlohmann::json report = {{"benchmark", "throughput"},
+                                 {"machine", machine_json(machine, load_start, load_end)},
+                                 {"kernel", options.kernel},
+                                 {"seconds", options.seconds},
+                                 {"max_workers", options.max_workers},
+                                 {"oscillators", options.total_oscillators},
+                                 {"per_worker", options.per_worker},
+                                 {"results", rows}};
+  return write_reports(command.files, report, csv);
 }
 
 int run_capacity(CapacityCommand command) {
@@ -503,25 +518,21 @@ int run_capacity(CapacityCommand command) {
       return kExitUsage;
     }
   }
-  std::string error;
-  const auto synthfarm = synthfarm_beside_self(error);
-  if (!synthfarm) {
-    std::fprintf(stderr, "synthfarm-bench: %s\n", error.c_str());
-    return kExitFailure;
-  }
-  const LoadAverage load_start = read_load_average();
-  const auto results = measure_capacity(options, *synthfarm, error);
-  if (!results) {
-    std::fprintf(stderr, "synthfarm-bench: %s\n", error.c_str());
-    return kExitFailure;
-  }
-  const LoadAverage load_end = read_load_average();
+  std::string synthfarm;
+  LoadAverage load_start;
+  LoadAverage load_end;
+  const auto results = measure_with_synthfarm(
+      [&](const std::string& program, std::string& error) {
+        return measure_capacity(options, program, error);
+      },
+      synthfarm, load_start, load_end);
+  if (!results) return kExitFailure;
 
   print_machine(machine, load_start, load_end, options.kernel);
   std::printf(
       "measure:      %s --audio null --duration %g --seed 1 (48 kHz, 256-frame buffers); a "
       "probe passes with 0 underrun frames and 0 device underflows\n",
-      synthfarm->c_str(), options.seconds);
+      synthfarm.c_str(), options.seconds);
   std::printf(
       "search:       from %llu in total, doubling to at most %llu, then bisecting to within "
       "%g %%\n\n",
@@ -579,22 +590,17 @@ int run_capacity(CapacityCommand command) {
       "\ncapacity: total oscillators of the largest passing probe; failed at: the smallest "
       "failing one (none: the maximum passed).\ncb avg%%, cb max%%: the callback's time as a "
       "share of the period at capacity; load: the workers' render_load (mean, busiest).\n");
-  bool written = true;
-  if (!command.files.json.empty()) {
-    const nlohmann::json report = {{"benchmark", "capacity"},
-                                   {"machine", machine_json(machine, load_start, load_end)},
-                                   {"kernel", options.kernel},
-                                   {"seconds", options.seconds},
-                                   {"sample_rate_hz", 48000},
-                                   {"block_frames", 256},
-                                   {"start_oscillators", options.start_oscillators},
-                                   {"max_oscillators", options.max_oscillators},
-                                   {"precision", options.precision},
-                                   {"results", rows}};
-    written = write_text(command.files.json, report.dump(2) + "\n", "json") && written;
-  }
-  if (!command.files.csv.empty()) written = write_text(command.files.csv, csv, "csv") && written;
-  return written ? 0 : kExitFailure;
+  const nlohmann::json report = {{"benchmark", "capacity"},
+                                 {"machine", machine_json(machine, load_start, load_end)},
+                                 {"kernel", options.kernel},
+                                 {"seconds", options.seconds},
+                                 {"sample_rate_hz", 48000},
+                                 {"block_frames", 256},
+                                 {"start_oscillators", options.start_oscillators},
+                                 {"max_oscillators", options.max_oscillators},
+                                 {"precision", options.precision},
+                                 {"results", rows}};
+  return write_reports(command.files, report, csv);
 }
 
 }  // namespace
