@@ -429,21 +429,18 @@ class ExactBankOnTarget : public testing::TestWithParam<SimdTarget> {};
 // sum of the exact recurrence is subnormal at these gains, so both must give pyo's bits.
 TEST_P(ExactBankOnTarget, MatchesEveryPyoVectorBitForBitAfterTheServerFadeIn) {
   for (const std::string name : {"single_440_fb0.1", "stereo8_fb0.1", "group500_seed"}) {
-    const nlohmann::json manifest = testing_support::load_pyo_manifest(name);
-    const std::vector<float> expected = testing_support::load_pyo_samples(name);
-    const auto channels = manifest.at("nchnls").get<std::uint32_t>();
-    const auto frames = manifest.at("nframes").get<std::size_t>();
-    const auto sample_rate_hz = manifest.at("sr").get<double>();
-    const auto frequencies_hz = manifest.at("freqs").get<std::vector<double>>();
-    ASSERT_EQ(expected.size(), frames * channels);
-    ASSERT_EQ(manifest.at("add").get<double>(), 0.0);
+    const testing_support::PyoVector vector = testing_support::load_pyo_vector(name);
+    ASSERT_FALSE(::testing::Test::HasFailure()) << "unusable reference vector " << name;
+    const std::vector<float>& expected = vector.samples;
+    const std::uint32_t channels = vector.channels;
+    const std::size_t frames = vector.frames;
+    const double sample_rate_hz = vector.sample_rate_hz;
     for (const bool flush_to_zero : {false, true}) {
       SCOPED_TRACE(name + (flush_to_zero ? ", FTZ/DAZ on" : ""));
       MxcsrGuard guard;
       if (flush_to_zero) enable_flush_to_zero();
-      OscillatorBank bank(frequencies_hz, sample_rate_hz, manifest.at("feedback").get<double>(),
-                          manifest.at("mul").get<double>(), channels, 256, KernelKind::kExact,
-                          GetParam());
+      OscillatorBank bank(vector.frequencies_hz, sample_rate_hz, vector.feedback, vector.mul,
+                          channels, 256, KernelKind::kExact, GetParam());
       std::vector<float> actual = render(bank, frames, 256);
       apply_server_fade_in(actual, channels, sample_rate_hz);
 

@@ -67,19 +67,16 @@ class SineLoopAgainstPyo : public testing::TestWithParam<const char*> {};
 
 TEST_P(SineLoopAgainstPyo, MatchesPyoBitForBitAfterTheServerFadeIn) {
   const std::string name = GetParam();
-  const nlohmann::json manifest = testing_support::load_pyo_manifest(name);
-  const std::vector<float> expected = testing_support::load_pyo_samples(name);
-  const auto channels = manifest.at("nchnls").get<std::uint32_t>();
-  const auto frames = manifest.at("nframes").get<std::size_t>();
-  const auto sample_rate_hz = manifest.at("sr").get<double>();
-  const auto frequencies_hz = manifest.at("freqs").get<std::vector<double>>();
-  ASSERT_EQ(expected.size(), frames * channels);
-  ASSERT_EQ(manifest.at("add").get<double>(), 0.0);
-  ASSERT_EQ(manifest.at("out_chnl").get<int>(), 0);
-  ASSERT_EQ(manifest.at("out_inc").get<int>(), 1);
+  const testing_support::PyoVector vector = testing_support::load_pyo_vector(name);
+  ASSERT_FALSE(HasFailure()) << "unusable reference vector " << name;
+  const nlohmann::json& manifest = vector.manifest;
+  const std::vector<float>& expected = vector.samples;
+  const std::uint32_t channels = vector.channels;
+  const std::size_t frames = vector.frames;
+  const double sample_rate_hz = vector.sample_rate_hz;
 
-  SineLoopGroup group(frequencies_hz, sample_rate_hz, manifest.at("feedback").get<double>(),
-                      manifest.at("mul").get<double>(), channels, 256);
+  SineLoopGroup group(vector.frequencies_hz, sample_rate_hz, vector.feedback, vector.mul, channels,
+                      256);
   std::vector<float> actual = render(group, frames, 256);
   const float final_gain = apply_server_fade_in(actual, channels, sample_rate_hz);
   // The helper reproduces the manifest's fade constants exactly.

@@ -32,6 +32,24 @@ std::vector<float> load_pyo_samples(const std::string& name) {
   return samples;
 }
 
+PyoVector load_pyo_vector(const std::string& name) {
+  PyoVector vector;
+  vector.manifest = load_pyo_manifest(name);
+  vector.samples = load_pyo_samples(name);
+  const nlohmann::json& manifest = vector.manifest;
+  vector.channels = manifest.at("nchnls").get<std::uint32_t>();
+  vector.frames = manifest.at("nframes").get<std::size_t>();
+  vector.sample_rate_hz = manifest.at("sr").get<double>();
+  vector.frequencies_hz = manifest.at("freqs").get<std::vector<double>>();
+  vector.feedback = manifest.at("feedback").get<double>();
+  vector.mul = manifest.at("mul").get<double>();
+  EXPECT_EQ(vector.samples.size(), vector.frames * vector.channels) << name;
+  EXPECT_EQ(manifest.at("add").get<double>(), 0.0) << name;
+  EXPECT_EQ(manifest.at("out_chnl").get<int>(), 0) << name;
+  EXPECT_EQ(manifest.at("out_inc").get<int>(), 1) << name;
+  return vector;
+}
+
 float apply_server_fade_in(std::vector<float>& interleaved, std::uint32_t channels,
                            double sample_rate_hz) {
   const int fade_frames = static_cast<int>(0.005 * sample_rate_hz);

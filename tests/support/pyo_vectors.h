@@ -17,6 +17,21 @@ nlohmann::json load_pyo_manifest(const std::string& name);
 // The vector's samples: little-endian float32, interleaved frame-major.
 std::vector<float> load_pyo_samples(const std::string& name);
 
+// One reference vector with the parameters the kernels need from its manifest. Checks (as test
+// failures) that the vector is what a SineLoop bank can reproduce: add 0, pyo's default
+// .out() layout, and as many samples as the manifest says.
+struct PyoVector {
+  nlohmann::json manifest;
+  std::uint32_t channels = 0;
+  std::size_t frames = 0;
+  double sample_rate_hz = 0.0;
+  std::vector<double> frequencies_hz;
+  double feedback = 0.0;
+  double mul = 0.0;
+  std::vector<float> samples;  // interleaved, with pyo's fade-in
+};
+PyoVector load_pyo_vector(const std::string& name);
+
 // pyo's server fade-in (SPEC.md §8), applied in place to interleaved frames: the gain starts
 // at 0 and adds float32(1/T) once per frame for the first T = int(0.005 * sr) frames (so frame 0
 // is already scaled by 1/T), then stays at the float32 sum, 0.9999992, never 1.
