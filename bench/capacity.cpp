@@ -132,55 +132,90 @@ std::optional<std::vector<CapacityResult>> measure_capacity(const CapacityOption
                                                             const std::string& synthfarm,
                                                             std::string& error) {
   std::vector<CapacityResult> results;
-  for (const std::uint32_t workers : options.workers) {
-    CapacityResult result;
-    result.workers = workers;
-    // The search runs over oscillators per worker, so that every probe splits evenly.
-    const auto max_per_worker = static_cast<std::uint32_t>(
-        std::clamp<std::uint64_t>(options.max_oscillators / workers, 1, 10'000'000));
-    const auto start_per_worker = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(
-        (options.start_oscillators + workers - 1) / workers, 1, max_per_worker));
-    std::uint32_t pass = 0;  // largest per-worker count that passed; 0: none yet
-    std::uint32_t fail = 0;  // smallest per-worker count that failed; 0: none yet
-    const auto started = std::chrono::steady_clock::now();
-    const auto probe = [&](std::uint32_t sines) -> bool {
-      const auto outcome = run_probe(synthfarm, workers, sines, options, error);
-      if (!outcome) return false;
-      ++result.probes;
-      std::fprintf(stderr,
-                   "synthfarm-bench: capacity, W=%u S=%u (%llu total): %s, underrun frames %llu, "
-                   "device underflows %llu, late blocks %llu, callback max %.1f us\n",
-                   workers, sines, static_cast<unsigned long long>(std::uint64_t{workers} * sines),
-                   outcome->passed ? "pass" : "FAIL",
-                   static_cast<unsigned long long>(outcome->underrun_frames),
-                   static_cast<unsigned long long>(outcome->device_underflows),
-                   static_cast<unsigned long long>(outcome->late_blocks), outcome->callback_max_us);
-      if (outcome->passed) {
-        pass = sines;
-        result.at_capacity = *outcome;
-      } else {
-        fail = sines;
+  for (std::uint32_t repeat = 1; repeat <= options.repeats; ++repeat) {
+    for (const std::uint32_t workers : options.workers) {
+      CapacityResult result;
+      result.workers = workers;
+      result.repeat = repeat;
+      // The search runs over oscillators per worker, so that every probe splits evenly.
+      const auto max_per_worker = static_cast<std::uint32_t>(
+          std::clamp<std::uint64_t>(options.max_oscillators / workers, 1, 10'000'000));
+      const auto start_per_worker = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(
+          (options.start_oscillators + workers - 1) / workers, 1, max_per_worker));
+      std::uint32_t pass = 0;  // largest per-worker count that passed; 0: none yet
+      std::uint32_t fail = 0;  // smallest per-worker count that failed; 0: none yet
+      const auto started = std::chrono::steady_clock::now();
+      const auto probe = [&](std::uint32_t sines) -> bool {
+        const auto outcome = run_probe(synthfarm, workers, sines, options, error);
+        if (!outcome) return false;
+        ++result.probes;
+        std::fprintf(stderr,
+                     "synthfarm-bench: capacity, search %u of %u, W=%u S=%u (%llu total): %s, "
+                     "underrun frames %llu, device underflows %llu, late blocks %llu, callback max "
+                     "%.1f us\n",
+                     repeat, options.repeats, workers, sines,
+                     static_cast<unsigned long long>(std::uint64_t{workers} * sines),
+                     outcome->passed ? "pass" : "FAIL",
+                     static_cast<unsigned long long>(outcome->underrun_frames),
+                     static_cast<unsigned long long>(outcome->device_underflows),
+                     static_cast<unsigned long long>(outcome->late_blocks),
+                     outcome->callback_max_us);
+        if (outcome->passed) {
+          pass = sines;
+          result.at_capacity = *outcome;
+        } else {
+          fail = sines;
+        }
+        return true;
+      };
+      // Growth: double until a probe fails or the maximum has passed.
+      for (std::uint32_t sines = start_per_worker;;) {
+        if (!probe(sines)) return std::nullopt;
+        if (fail != 0 || sines == max_per_worker) break;
+        sines = static_cast<std::uint32_t>(std::min<std::uint64_t>(2ull * sines, max_per_worker));
       }
-      return true;
-    };
-    // Growth: double until a probe fails or the maximum has passed.
-    for (std::uint32_t sines = start_per_worker;;) {
-      if (!probe(sines)) return std::nullopt;
-      if (fail != 0 || sines == max_per_worker) break;
-      sines = static_cast<std::uint32_t>(std::min<std::uint64_t>(2ull * sines, max_per_worker));
+      // Bisection between the last pass (0 if the first probe failed) and the first failure.
+      while (fail != 0 && !bracket_closed(pass, fail, options.precision)) {
+        if (!probe(pass + (fail - pass) / 2)) return std::nullopt;
+      }
+      result.wall_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      result.sines_per_worker = pass;
+      result.capacity = std::uint64_t{workers} * pass;
+      result.first_failure = std::uint64_t{workers} * fail;
+      results.push_back(result);
     }
-    // Bisection between the last pass (0 if the first probe failed) and the first failure.
-    while (fail != 0 && !bracket_closed(pass, fail, options.precision)) {
-      if (!probe(pass + (fail - pass) / 2)) return std::nullopt;
-    }
-    result.wall_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    result.sines_per_worker = pass;
-    result.capacity = std::uint64_t{workers} * pass;
-    result.first_failure = std::uint64_t{workers} * fail;
-    results.push_back(result);
   }
   return results;
+}
+
+std::vector<CapacitySummary> summarize_capacity(const std::vector<CapacityResult>& searches) {
+  std::vector<CapacitySummary> summaries;
+  for (const CapacityResult& search : searches) {
+    auto summary = std::find_if(summaries.begin(), summaries.end(), [&](const CapacitySummary& s) {
+      return s.workers == search.workers;
+    });
+    if (summary == summaries.end()) {
+      summaries.push_back(CapacitySummary{});
+      summary = summaries.end() - 1;
+      summary->workers = search.workers;
+    }
+    summary->capacities.push_back(search.capacity);
+  }
+  for (CapacitySummary& summary : summaries) {
+    std::vector<std::uint64_t> sorted = summary.capacities;
+    std::sort(sorted.begin(), sorted.end());
+    summary.median = sorted[(sorted.size() - 1) / 2];
+    summary.min = sorted.front();
+    summary.max = sorted.back();
+    for (const CapacityResult& search : searches) {
+      if (search.workers == summary.workers && search.capacity == summary.median) {
+        summary.median_search = search;
+        break;
+      }
+    }
+  }
+  return summaries;
 }
 
 }  // namespace synthfarm::bench

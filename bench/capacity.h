@@ -26,6 +26,9 @@ struct CapacityOptions {
   std::uint64_t max_oscillators = 1'000'000;  // total over all workers; the search stops there
   double precision = 0.05;                 // stop when (fail - pass) <= precision x pass (relative)
   std::uint64_t start_oscillators = 1000;  // total of the first probe of each worker count
+  // Whole searches per worker count, interleaved (every count once, then again), so that a
+  // slow drift of the machine's load touches every count alike.
+  std::uint32_t repeats = 3;
 };
 
 // What one probe's `final:` lines say.
@@ -45,8 +48,10 @@ struct ProbeResult {
   double wall_seconds = 0.0;
 };
 
+// One search for one worker count.
 struct CapacityResult {
   std::uint32_t workers = 0;
+  std::uint32_t repeat = 1;  // which of the repeated searches, from 1
   // Largest total that passed (workers x sines_per_worker); 0 when even one oscillator per
   // worker failed.
   std::uint64_t capacity = 0;
@@ -58,9 +63,22 @@ struct CapacityResult {
   double wall_seconds = 0.0;               // the whole search for this worker count
 };
 
-// Searches each worker count in turn. Returns nullopt and sets `error` when a probe could not
-// be run or its output not read (with the tail of synthfarm's output); a probe that merely
-// underruns is a result, not an error.
+// The repeated searches of one worker count.
+struct CapacitySummary {
+  std::uint32_t workers = 0;
+  std::vector<std::uint64_t> capacities;  // one per search, in run order
+  std::uint64_t median = 0;  // of an even count: the lower middle, so it is a measured value
+  std::uint64_t min = 0;
+  std::uint64_t max = 0;
+  CapacityResult median_search;  // the search that found `median` (its loads are reported)
+};
+
+// Groups the searches by worker count, in the order the counts were first searched.
+std::vector<CapacitySummary> summarize_capacity(const std::vector<CapacityResult>& searches);
+
+// Searches each worker count in turn, all of them `repeats` times. Returns nullopt and sets `error`
+// when a probe could not be run or its output not read (with the tail of synthfarm's output); a
+// probe that merely underruns is a result, not an error.
 std::optional<std::vector<CapacityResult>> measure_capacity(const CapacityOptions& options,
                                                             const std::string& synthfarm,
                                                             std::string& error);

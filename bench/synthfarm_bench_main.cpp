@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -89,6 +90,9 @@ constexpr const char* kThroughputHelp =
     "  --seconds S         seconds of audio each run renders (synthfarm --duration), 0.01 to\n"
     "                      3600. Default 5.\n"
     "  --kernel K          synthfarm --kernel: fast or exact. Default fast.\n"
+    "  --repeat N          runs of every configuration, 1 to 100, interleaved (all worker\n"
+    "                      counts once, then again); the table shows medians and the range.\n"
+    "                      Default 3.\n"
     "  --json FILE         also write the results as JSON. Default: not written.\n"
     "  --csv FILE          also write the results as CSV. Default: not written.\n"
     "  -h, --help          this text.\n";
@@ -106,8 +110,8 @@ constexpr const char* kCapacityHelp =
     "\n"
     "Reports the capacity (total and per worker), the probes run, the callback's average and\n"
     "maximum time as a share of the period and the workers' render load at that point, and\n"
-    "the wall time of the search. One probe is one sample of a noisy machine: longer probes\n"
-    "give steadier, usually lower, capacities.\n"
+    "the wall time of the searches. One probe is one sample of a noisy machine: longer probes\n"
+    "give steadier, usually lower, capacities, and repeats show the spread.\n"
     "\n"
     "Options:\n"
     "  --workers LIST         worker counts, comma-separated, 1 to 256.\n"
@@ -119,6 +123,9 @@ constexpr const char* kCapacityHelp =
     "                         stops there. Default 1000000.\n"
     "  --precision P          stop bisecting when the first failure is within P percent of\n"
     "                         the last pass, 0.1 to 1000 ('5' or '5%'). Default 5.\n"
+    "  --repeat N             whole searches per worker count, 1 to 100, interleaved (every\n"
+    "                         count once, then again); the table shows the median capacity\n"
+    "                         and the range, and the loads of the median search. Default 3.\n"
     "  --json FILE            also write the results as JSON. Default: not written.\n"
     "  --csv FILE             also write the results as CSV. Default: not written.\n"
     "  -h, --help             this text.\n";
@@ -218,12 +225,12 @@ Cli parse_cli(int argc, char** argv) {
       }
       return false;
     };
-    const bool takes_value =
-        known({"--json", "--csv"}) ||
-        (mix ? known({"--workers", "--blocks", "--callbacks"})
-         : capacity
-             ? known({"--workers", "--seconds", "--kernel", "--max-oscillators", "--precision"})
-             : known({"--max-workers", "--oscillators", "--per-worker", "--seconds", "--kernel"}));
+    const bool takes_value = known({"--json", "--csv"}) ||
+                             (mix        ? known({"--workers", "--blocks", "--callbacks"})
+                              : capacity ? known({"--workers", "--seconds", "--kernel",
+                                                  "--max-oscillators", "--precision", "--repeat"})
+                                         : known({"--max-workers", "--oscillators", "--per-worker",
+                                                  "--seconds", "--kernel", "--repeat"}));
     if (!takes_value) {
       return CliError{"unknown option '" + std::string(option) + "' for " + std::string(command)};
     }
@@ -282,6 +289,11 @@ Cli parse_cli(int argc, char** argv) {
       if (!seconds) return bad("a number of seconds from 0.01 to 3600");
       throughput.seconds = *seconds;
       search.seconds = *seconds;
+    } else if (option == "--repeat") {
+      const auto repeats = parse_whole(value, 1, 100);
+      if (!repeats) return bad("a whole number " + range_text(1, 100));
+      throughput.repeats = static_cast<std::uint32_t>(*repeats);
+      search.repeats = static_cast<std::uint32_t>(*repeats);
     } else if (option == "--kernel") {
       if (value != "fast" && value != "exact") return bad("fast or exact");
       throughput.kernel = value;
@@ -460,42 +472,54 @@ int run_throughput(ThroughputCommand command) {
       "process, CPU time from wait4 (synthfarm and its workers)\n",
       synthfarm.c_str(), options.seconds);
   std::printf(
-      "speed-up:     oscillators per wall second relative to 1 worker; efficiency = "
+      "repeats:      %u runs of each configuration, interleaved; medians, and the range of the "
+      "wall times\n",
+      options.repeats);
+  std::printf(
+      "speed-up:     oscillators per wall second relative to 1 worker (medians); efficiency = "
       "speed-up / min(W, %u cores)\n\n",
       machine.logical_cores);
-  std::printf("%-7s %7s %10s %12s %8s %8s %8s %8s %10s\n", "scaling", "workers", "osc/worker",
-              "total osc", "wall s", "CPU s", "speed-up", "effic.", "Mosc-smp/s");
+  std::printf("%-7s %7s %10s %12s %8s %15s %8s %8s %8s %10s\n", "scaling", "workers", "osc/worker",
+              "total osc", "wall s", "wall range", "CPU s", "speed-up", "effic.", "Mosc-smp/s");
   nlohmann::json rows = nlohmann::json::array();
   std::string csv =
-      "scaling,workers,sines_per_worker,total_oscillators,wall_seconds,cpu_seconds,speedup,"
-      "efficiency,oscillator_samples_per_second\n";
+      "scaling,workers,sines_per_worker,total_oscillators,wall_seconds,wall_min_seconds,"
+      "wall_max_seconds,cpu_seconds,speedup,efficiency,oscillator_samples_per_second,repeats\n";
   for (const ThroughputResult& r : *results) {
     const char* scaling = r.scaling == Scaling::kStrong ? "strong" : "weak";
-    // Oscillator-samples rendered per wall second, startup included.
+    // Oscillator-samples rendered per (median) wall second, startup included.
     const double rate = static_cast<double>(r.total_oscillators) * options.seconds *
                         options.sample_rate_hz / r.wall_seconds;
-    std::printf("%-7s %7u %10u %12llu %8.2f %8.2f %8.2f %8.2f %10.1f\n", scaling, r.workers,
+    const auto [wall_min, wall_max] =
+        std::minmax_element(r.wall_samples.begin(), r.wall_samples.end());
+    char range[64];
+    std::snprintf(range, sizeof range, "%.2f-%.2f", *wall_min, *wall_max);
+    std::printf("%-7s %7u %10u %12llu %8.2f %15s %8.2f %8.2f %8.2f %10.1f\n", scaling, r.workers,
                 r.sines_per_worker, static_cast<unsigned long long>(r.total_oscillators),
-                r.wall_seconds, r.cpu_seconds, r.speedup, r.efficiency, rate / 1e6);
+                r.wall_seconds, range, r.cpu_seconds, r.speedup, r.efficiency, rate / 1e6);
     rows.push_back({{"scaling", scaling},
                     {"workers", r.workers},
                     {"sines_per_worker", r.sines_per_worker},
                     {"total_oscillators", r.total_oscillators},
                     {"wall_seconds", r.wall_seconds},
                     {"cpu_seconds", r.cpu_seconds},
+                    {"wall_samples", r.wall_samples},
+                    {"cpu_samples", r.cpu_samples},
                     {"speedup", r.speedup},
                     {"efficiency", r.efficiency},
                     {"oscillator_samples_per_second", rate}});
     char line[512];
-    std::snprintf(line, sizeof line, "%s,%u,%u,%llu,%.4f,%.4f,%.4f,%.4f,%.0f\n", scaling, r.workers,
-                  r.sines_per_worker, static_cast<unsigned long long>(r.total_oscillators),
-                  r.wall_seconds, r.cpu_seconds, r.speedup, r.efficiency, rate);
+    std::snprintf(line, sizeof line, "%s,%u,%u,%llu,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.0f,%u\n",
+                  scaling, r.workers, r.sines_per_worker,
+                  static_cast<unsigned long long>(r.total_oscillators), r.wall_seconds, *wall_min,
+                  *wall_max, r.cpu_seconds, r.speedup, r.efficiency, rate, options.repeats);
     csv += line;
   }
   const nlohmann::json report = {{"benchmark", "throughput"},
                                  {"machine", machine_json(machine, load_start, load_end)},
                                  {"kernel", options.kernel},
                                  {"seconds", options.seconds},
+                                 {"repeats", options.repeats},
                                  {"max_workers", options.max_workers},
                                  {"oscillators", options.total_oscillators},
                                  {"per_worker", options.per_worker},
@@ -535,17 +559,29 @@ int run_capacity(CapacityCommand command) {
       synthfarm.c_str(), options.seconds);
   std::printf(
       "search:       from %llu in total, doubling to at most %llu, then bisecting to within "
-      "%g %%\n\n",
+      "%g %%; %u searches per worker count, interleaved\n\n",
       static_cast<unsigned long long>(options.start_oscillators),
-      static_cast<unsigned long long>(options.max_oscillators), 100 * options.precision);
-  std::printf("%7s %10s %10s %10s %6s %8s %8s %8s %8s %7s\n", "workers", "capacity", "per worker",
-              "failed at", "probes", "cb avg%", "cb max%", "load avg", "load max", "wall s");
+      static_cast<unsigned long long>(options.max_oscillators), 100 * options.precision,
+      options.repeats);
+  std::printf("%7s %10s %17s %10s %10s %6s %8s %8s %8s %8s %7s\n", "workers", "capacity", "range",
+              "per worker", "failed at", "probes", "cb avg%", "cb max%", "load avg", "load max",
+              "wall s");
   nlohmann::json rows = nlohmann::json::array();
   std::string csv =
-      "workers,capacity,sines_per_worker,first_failure,probes,callback_avg_us,callback_max_us,"
-      "period_us,callback_avg_share_of_period,callback_max_share_of_period,"
-      "render_load_avg_percent,render_load_max_percent,wall_seconds\n";
-  for (const CapacityResult& r : *results) {
+      "workers,capacity,capacity_min,capacity_max,searches,sines_per_worker,first_failure,probes,"
+      "callback_avg_us,callback_max_us,period_us,callback_avg_share_of_period,"
+      "callback_max_share_of_period,render_load_avg_percent,render_load_max_percent,"
+      "wall_seconds\n";
+  const auto search_json = [](const CapacityResult& r) {
+    return nlohmann::json{{"repeat", r.repeat},
+                          {"capacity", r.capacity},
+                          {"sines_per_worker", r.sines_per_worker},
+                          {"first_failure", r.first_failure},
+                          {"probes", r.probes},
+                          {"wall_seconds", r.wall_seconds}};
+  };
+  for (const CapacitySummary& summary : summarize_capacity(*results)) {
+    const CapacityResult& r = summary.median_search;
     // Without a passing probe there is no load to report: NaN in the table, null in JSON.
     const double nan = std::nan("");
     const ProbeResult at = r.at_capacity.value_or(ProbeResult{});
@@ -554,16 +590,31 @@ int run_capacity(CapacityCommand command) {
     const double max_share = has ? at.callback_max_us / at.period_us : nan;
     const std::string failed_at =
         r.first_failure ? std::to_string(r.first_failure) : std::string("none");
-    std::printf("%7u %10llu %10u %10s %6u %8.2f %8.2f %7.1f%% %7.1f%% %7.1f\n", r.workers,
-                static_cast<unsigned long long>(r.capacity), r.sines_per_worker, failed_at.c_str(),
-                r.probes, 100 * avg_share, 100 * max_share, has ? at.render_load_avg_percent : nan,
-                has ? at.render_load_max_percent : nan, r.wall_seconds);
+    const std::string range = std::to_string(summary.min) + "-" + std::to_string(summary.max);
+    double wall_seconds = 0.0;
+    unsigned probes = 0;
+    nlohmann::json searches = nlohmann::json::array();
+    for (const CapacityResult& search : *results) {
+      if (search.workers != summary.workers) continue;
+      wall_seconds += search.wall_seconds;
+      probes += search.probes;
+      searches.push_back(search_json(search));
+    }
+    std::printf("%7u %10llu %17s %10u %10s %6u %8.2f %8.2f %7.1f%% %7.1f%% %7.1f\n", r.workers,
+                static_cast<unsigned long long>(summary.median), range.c_str(), r.sines_per_worker,
+                failed_at.c_str(), probes, 100 * avg_share, 100 * max_share,
+                has ? at.render_load_avg_percent : nan, has ? at.render_load_max_percent : nan,
+                wall_seconds);
     nlohmann::json row = {{"workers", r.workers},
-                          {"capacity", r.capacity},
+                          {"capacity", summary.median},
+                          {"capacity_min", summary.min},
+                          {"capacity_max", summary.max},
+                          {"capacities", summary.capacities},
                           {"sines_per_worker", r.sines_per_worker},
                           {"first_failure", r.first_failure},
-                          {"probes", r.probes},
-                          {"wall_seconds", r.wall_seconds}};
+                          {"probes", probes},
+                          {"wall_seconds", wall_seconds},
+                          {"searches", searches}};
     if (has) {
       row["callbacks"] = at.callbacks;
       row["callback_avg_us"] = at.callback_avg_us;
@@ -577,23 +628,29 @@ int run_capacity(CapacityCommand command) {
     }
     rows.push_back(row);
     char line[512];
-    std::snprintf(line, sizeof line, "%u,%llu,%u,%llu,%u,%.1f,%.1f,%.1f,%.6f,%.6f,%.1f,%.1f,%.3f\n",
-                  r.workers, static_cast<unsigned long long>(r.capacity), r.sines_per_worker,
-                  static_cast<unsigned long long>(r.first_failure), r.probes,
+    std::snprintf(line, sizeof line,
+                  "%u,%llu,%llu,%llu,%zu,%u,%llu,%u,%.1f,%.1f,%.1f,%.6f,%.6f,%.1f,%.1f,%.3f\n",
+                  r.workers, static_cast<unsigned long long>(summary.median),
+                  static_cast<unsigned long long>(summary.min),
+                  static_cast<unsigned long long>(summary.max), summary.capacities.size(),
+                  r.sines_per_worker, static_cast<unsigned long long>(r.first_failure), probes,
                   has ? at.callback_avg_us : nan, has ? at.callback_max_us : nan,
                   has ? at.period_us : nan, avg_share, max_share,
                   has ? at.render_load_avg_percent : nan, has ? at.render_load_max_percent : nan,
-                  r.wall_seconds);
+                  wall_seconds);
     csv += line;
   }
   std::printf(
-      "\ncapacity: total oscillators of the largest passing probe; failed at: the smallest "
-      "failing one (none: the maximum passed).\ncb avg%%, cb max%%: the callback's time as a "
-      "share of the period at capacity; load: the workers' render_load (mean, busiest).\n");
+      "\ncapacity: total oscillators of the largest passing probe, median of the searches (range: "
+      "lowest-highest); failed at: the smallest failing one of the median search (none: the "
+      "maximum passed).\ncb avg%%, cb max%%: the callback's time as a share of the period at the "
+      "median search's capacity; load: the workers' render_load there (mean, busiest). probes "
+      "and wall s: all searches together.\n");
   const nlohmann::json report = {{"benchmark", "capacity"},
                                  {"machine", machine_json(machine, load_start, load_end)},
                                  {"kernel", options.kernel},
                                  {"seconds", options.seconds},
+                                 {"repeats", options.repeats},
                                  {"sample_rate_hz", 48000},
                                  {"block_frames", 256},
                                  {"start_oscillators", options.start_oscillators},

@@ -33,13 +33,18 @@ std::optional<FinishedRun> render_offline(const std::string& synthfarm, std::uin
 
 }  // namespace
 
+double median_of(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t middle = values.size() / 2;
+  return values.size() % 2 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
+}
+
 std::optional<std::vector<ThroughputResult>> measure_throughput(const ThroughputOptions& options,
                                                                 const std::string& synthfarm,
                                                                 unsigned cores,
                                                                 std::string& error) {
   std::vector<ThroughputResult> results;
   for (const Scaling scaling : {Scaling::kStrong, Scaling::kWeak}) {
-    double rate_of_one_worker = 0.0;  // oscillator-samples per wall second
     for (std::uint32_t workers = 1; workers <= options.max_workers; ++workers) {
       ThroughputResult result;
       result.scaling = scaling;
@@ -49,20 +54,30 @@ std::optional<std::vector<ThroughputResult>> measure_throughput(const Throughput
                                     : static_cast<std::uint32_t>(std::max<std::uint64_t>(
                                           1, (options.total_oscillators + workers / 2) / workers));
       result.total_oscillators = std::uint64_t{workers} * result.sines_per_worker;
-      std::fprintf(stderr, "synthfarm-bench: %s scaling, %u worker(s) x %u oscillators...\n",
-                   scaling == Scaling::kStrong ? "strong" : "weak", workers,
-                   result.sines_per_worker);
-      const auto times =
-          render_offline(synthfarm, workers, result.sines_per_worker, options, error);
-      if (!times) return std::nullopt;
-      result.wall_seconds = times->wall_seconds;
-      result.cpu_seconds = times->cpu_seconds;
-      const double rate = static_cast<double>(result.total_oscillators) / result.wall_seconds;
-      if (workers == 1) rate_of_one_worker = rate;
-      result.speedup = rate / rate_of_one_worker;
-      result.efficiency = result.speedup / std::min<double>(workers, cores);
       results.push_back(result);
     }
+  }
+  for (std::uint32_t repeat = 1; repeat <= options.repeats; ++repeat) {
+    for (ThroughputResult& result : results) {
+      std::fprintf(stderr,
+                   "synthfarm-bench: run %u of %u, %s scaling, %u worker(s) x %u oscillators...\n",
+                   repeat, options.repeats, result.scaling == Scaling::kStrong ? "strong" : "weak",
+                   result.workers, result.sines_per_worker);
+      const auto times =
+          render_offline(synthfarm, result.workers, result.sines_per_worker, options, error);
+      if (!times) return std::nullopt;
+      result.wall_samples.push_back(times->wall_seconds);
+      result.cpu_samples.push_back(times->cpu_seconds);
+    }
+  }
+  double rate_of_one_worker = 0.0;  // oscillator-samples per wall second, of this scaling
+  for (ThroughputResult& result : results) {
+    result.wall_seconds = median_of(result.wall_samples);
+    result.cpu_seconds = median_of(result.cpu_samples);
+    const double rate = static_cast<double>(result.total_oscillators) / result.wall_seconds;
+    if (result.workers == 1) rate_of_one_worker = rate;
+    result.speedup = rate / rate_of_one_worker;
+    result.efficiency = result.speedup / std::min<double>(result.workers, cores);
   }
   return results;
 }

@@ -23,6 +23,9 @@ struct ThroughputOptions {
   double seconds = 5.0;                       // rendered audio per run (synthfarm --duration)
   std::string kernel = "fast";                // synthfarm --kernel: fast or exact
   std::uint32_t sample_rate_hz = 48000;       // synthfarm's default; for oscillator-sample rates
+  // Runs of every configuration. They are interleaved (all configurations once, then again),
+  // so that a slow drift of the machine's load touches every worker count alike.
+  std::uint32_t repeats = 3;
 };
 
 struct ThroughputResult {
@@ -30,9 +33,13 @@ struct ThroughputResult {
   std::uint32_t workers = 0;
   std::uint32_t sines_per_worker = 0;
   std::uint64_t total_oscillators = 0;  // workers x sines_per_worker, as actually rendered
+  // Medians over the repeats; the samples themselves, in run order, beside them.
   double wall_seconds = 0.0;
   double cpu_seconds = 0.0;  // user + system of synthfarm and its reaped workers
-  // Oscillator-samples per wall second relative to the 1-worker run of the same scaling. For
+  std::vector<double> wall_samples;
+  std::vector<double> cpu_samples;
+  // Oscillator-samples per wall second relative to the 1-worker run of the same scaling, from
+  // the median wall times. For
   // strong scaling (same work) that is the usual T1 / TW, corrected for the rounding of the
   // total; for weak scaling (W times the work) it is the scaled speed-up W x T1 / TW.
   double speedup = 0.0;
@@ -41,8 +48,11 @@ struct ThroughputResult {
   double efficiency = 0.0;
 };
 
-// Runs both sweeps, strong first. Returns nullopt and sets `error` on the first failed run
-// (with the tail of synthfarm's output).
+// The median of a non-empty list (the mean of the middle two for an even count).
+double median_of(std::vector<double> values);
+
+// Runs both sweeps, strong first, `repeats` times. Returns nullopt and sets `error` on the first
+// failed run (with the tail of synthfarm's output).
 std::optional<std::vector<ThroughputResult>> measure_throughput(const ThroughputOptions& options,
                                                                 const std::string& synthfarm,
                                                                 unsigned cores, std::string& error);
