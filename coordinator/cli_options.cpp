@@ -45,19 +45,14 @@ std::uint64_t parse_unsigned(const std::string& option, const std::string& text,
 }
 
 double parse_real(const std::string& option, const std::string& text, double min, double max) {
-  errno = 0;
-  char* end = nullptr;
-  const double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE ||
-      !std::isfinite(value)) {
-    fail(option, "'" + text + "' is not a number");
-  }
-  if (value < min || value > max) {
+  const std::optional<double> value = parse_finite_number(text);
+  if (!value) fail(option, "'" + text + "' is not a number");
+  if (*value < min || *value > max) {
     std::ostringstream range;
     range << " is out of range (" << min << " to " << max << ")";
     fail(option, text + range.str());
   }
-  return value;
+  return *value;
 }
 
 AudioApi parse_audio_api(const std::string& text) {
@@ -70,81 +65,112 @@ AudioApi parse_audio_api(const std::string& text) {
 }
 
 po::options_description describe_options() {
-  po::options_description oscillators("Oscillators (pyo's SineLoop)");
-  oscillators.add_options()("workers", po::value<std::string>(),
-                            "worker processes, 1 to 256 (default 4)")(
-      "sines", po::value<std::string>(), "oscillators per worker (default 500)")(
-      "freq-min", po::value<std::string>(), "lowest drawn frequency in Hz (default 400)")(
-      "freq-max", po::value<std::string>(), "highest drawn frequency in Hz (default 800)")(
-      "feedback", po::value<std::string>(), "SineLoop feedback, 0 to 1, as in pyo (default 0.1)")(
-      "mul", po::value<std::string>(), "gain of each oscillator (default 0.005)")(
-      "seed", po::value<std::string>(),
-      "seed of the frequency draws, Python's random.Random(seed).uniform (default: random, "
-      "printed at start-up so a run can be repeated)")(
-      "freqs-file", po::value<std::string>(),
+  po::options_description what("What to play");
+  what.add_options()("workers", po::value<std::string>()->value_name("N"),
+                     "worker processes, 1 to 256 (default 4)")(
+      "sines", po::value<std::string>()->value_name("N"), "oscillators per worker (default 500)")(
+      "freq-min", po::value<std::string>()->value_name("HZ"),
+      "lowest drawn frequency in Hz (default 400)")("freq-max",
+                                                    po::value<std::string>()->value_name("HZ"),
+                                                    "highest drawn frequency in Hz (default 800)")(
+      "freqs-file", po::value<std::string>()->value_name("FILE"),
       "read frequencies in Hz from FILE, one per line ('#' comments allowed), dealt to the "
       "workers in contiguous groups; excludes --sines and --seed (default: none, the frequencies "
-      "are drawn)");
-
-  po::options_description audio("Audio");
-  audio.add_options()(
-      "audio", po::value<std::string>(),
-      "output: auto, jack, pulse, alsa or null (a built-in clock, no device). auto tries "
-      "JACK, PulseAudio, ALSA, then null (default auto)")("sample-rate", po::value<std::string>(),
-                                                          "sample rate in Hz (default 48000)")(
-      "block", po::value<std::string>(),
-      "frames per buffer, 16 to 8192; JACK imposes its own (default 256)")(
-      "channels", po::value<std::string>(),
-      "output channels; oscillator k of a worker plays on channel k % channels (default 2)")(
-      "output", po::value<std::string>(),
-      "render offline into FILE.wav (float32, as fast as the workers can); needs --duration "
-      "(default: none, play in real time)")(
-      "duration", po::value<std::string>(),
-      "seconds to play or render; ends a real-time run (default: until quit)");
-
-  po::options_description run("Control");
-  run.add_options()(
-      "control", po::value<std::string>(),
-      "path of the control FIFO (default $XDG_RUNTIME_DIR/synthfarm-NAME.control, or under "
-      "/tmp). Commands, one per line: stop <worker|all>, play <worker|all>, status, quit")(
-      "name", po::value<std::string>(),
-      "instance name for the FIFO and shared memory, letters, digits, '-' and '_' (default "
-      "'default')")(
-      "on-worker-failure", po::value<std::string>(),
-      "when a worker dies while playing: silence (its oscillators fall silent, the others play "
-      "on, stderr says which worker and why), restart (a new worker takes over its oscillators "
-      "within 0.1 s, later if it keeps dying: 0.1 s doubling to 5 s) or abort (stop everything "
-      "cleanly, exit 1) (default silence)")("help,h", "print this help and exit")(
-      "version", "print the version and exit");
-
-  po::options_description kernel("Kernel");
-  kernel.add_options()(
-      "kernel", po::value<std::string>(),
+      "are drawn)")("feedback", po::value<std::string>()->value_name("X"),
+                    "SineLoop feedback, 0 to 1, as in pyo (default 0.1)")(
+      "mul", po::value<std::string>()->value_name("X"), "gain of each oscillator (default 0.005)")(
+      "seed", po::value<std::string>()->value_name("N"),
+      "seed of the frequency draws, Python's random.Random(seed).uniform (default: random, "
+      "printed at start-up so a run can be repeated)")(
+      "kernel", po::value<std::string>()->value_name("KIND"),
       "exact: bit-identical to pyo 1.0.4; fast: a polynomial sine, within 3e-5 of exact at "
       "feedback up to 0.15, several times faster (default fast)")(
-      "simd", po::value<std::string>(),
+      "simd", po::value<std::string>()->value_name("TARGET"),
       ("instruction set: auto (the best this CPU runs) or one of " +
        simd_target_names(usable_simd_targets()) +
        ", to compare or work around a problem; also read from $SYNTHFARM_SIMD (default auto)")
           .c_str());
 
+  po::options_description where("Where it goes");
+  where.add_options()(
+      "audio", po::value<std::string>()->value_name("API"),
+      "output: auto, jack, pulse, alsa or null (a built-in clock, no device). auto tries "
+      "JACK, PulseAudio, ALSA, then null (default auto)")(
+      "device", po::value<std::string>()->value_name("DEVICE"),
+      "audio device: its index in --list-devices or a case-insensitive part of its name; with "
+      "--audio auto, the first API that has it (default: the API's default output). JACK "
+      "numbers its devices anew as clients come and go: prefer a name there")(
+      "list-devices",
+      "list the audio devices (of --audio's API only, if given) with their channels and sample "
+      "rates, and exit (default: play)")(
+      "json", "with --list-devices: print the list as a JSON array (default: a table)")(
+      "sample-rate", po::value<std::string>()->value_name("HZ"),
+      "sample rate in Hz (default 48000)")(
+      "block", po::value<std::string>()->value_name("FRAMES"),
+      "frames per buffer, 16 to 8192; JACK imposes its own (default 256)")(
+      "channels", po::value<std::string>()->value_name("N"),
+      "output channels; oscillator k of a worker plays on channel k % channels (default 2)")(
+      "output", po::value<std::string>()->value_name("FILE.wav"),
+      "render offline into FILE.wav (float32, as fast as the workers can); needs --duration "
+      "(default: none, play in real time)")(
+      "duration", po::value<std::string>()->value_name("SECONDS"),
+      "seconds to play or render; ends a real-time run (default: until quit)")(
+      "record", po::value<std::string>()->value_name("FILE.wav"),
+      "also record what the device plays into FILE.wav (float32, unclipped); not with --output, "
+      "whose file already is the recording (default: none)");
+
+  po::options_description running("Running it");
+  running.add_options()(
+      "name", po::value<std::string>()->value_name("NAME"),
+      "instance name, letters, digits, '-' and '_': names the control FIFO, the shared memory "
+      "and the JACK client (synthfarm-NAME) (default 'default')")(
+      "control", po::value<std::string>()->value_name("PATH"),
+      "path of the control FIFO (default $XDG_RUNTIME_DIR/synthfarm-NAME.control, or under "
+      "/tmp)")(
+      "on-worker-failure", po::value<std::string>()->value_name("POLICY"),
+      "when a worker dies while playing: silence (its oscillators fall silent, the others play "
+      "on, stderr says which worker and why), restart (a new worker takes over its oscillators "
+      "within 0.1 s, later if it keeps dying: 0.1 s doubling to 5 s) or abort (stop everything "
+      "cleanly, exit 1) (default silence)")(
+      "quiet",
+      "no live status line and no progress bar; start-up and errors still print "
+      "(default: both shown on a terminal)")(
+      "report", po::value<std::string>()->value_name("FILE.json"),
+      "write a JSON report of the run (its settings and statistics) to FILE.json at exit, live "
+      "or offline (default: none)")("version", "print the version and exit")(
+      "help,h", "print this help and exit");
+
   po::options_description all;
-  all.add(oscillators).add(kernel).add(audio).add(run);
+  all.add(what).add(where).add(running);
   return all;
 }
 
 std::string help_text(const po::options_description& description) {
   std::ostringstream text;
-  text << kUsage << "\n\n"
+  text << kUsage << "\n"
+       << "       synthfarm ctl [--name NAME | --control PATH] COMMAND...\n\n"
        << "Plays N worker processes of SineLoop oscillators (pyo's multiprocessing example,\n"
        << "done properly): each worker renders its group into a shared-memory ring; the\n"
        << "coordinator sums them in its audio callback.\n\n"
        << "Examples:\n"
        << "  synthfarm --workers 4 --sines 500          play pyo's 4 x 500 example\n"
+       << "  synthfarm --list-devices                   where it can play\n"
        << "  synthfarm --audio null --duration 10       run without a sound device\n"
        << "  synthfarm --output x.wav --duration 10     render 10 s offline\n"
-       << "  echo 'stop 1' > $XDG_RUNTIME_DIR/synthfarm-default.control\n"
+       << "  synthfarm ctl stop 1                       stop worker 1 of the running instance\n"
        << description << "\n"
+       << "Control while playing:\n"
+       << "  synthfarm ctl [--name NAME] COMMAND sends one command to a running instance and\n"
+       << "  prints its answer (see synthfarm ctl --help); or write the command as one line\n"
+       << "  into the control FIFO. Workers count from 0.\n"
+       << "    stop <worker|all>                      stop rendering (costs no CPU)\n"
+       << "    play <worker|all>                      resume, with a short fade\n"
+       << "    set <worker|all> feedback|mul <value>  change a SineLoop parameter smoothly\n"
+       << "    gain <dB>                              master gain, smoothly (0 dB: unity)\n"
+       << "    reseed <worker|all> <seed>             draw the worker's frequencies anew\n"
+       << "    status                                 report every worker once\n"
+       << "    report FILE                            write the JSON report now\n"
+       << "    quit                                   fade out and exit\n\n"
        << "Exit codes: 0 success, 1 a run that failed (message on stderr), 2 a bad command\n"
        << "line (nothing was started).\n";
   return text.str();
@@ -172,6 +198,24 @@ std::string default_control_path(const std::string& instance_name) {
   const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
   const std::string directory = runtime_dir && *runtime_dir ? runtime_dir : "/tmp";
   return directory + "/synthfarm-" + instance_name + ".control";
+}
+
+bool is_valid_instance_name(std::string_view name) noexcept {
+  return !name.empty() && name.size() <= 64 &&
+         name.find_first_not_of(
+             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+             "0123456789-_") == std::string_view::npos;
+}
+
+std::optional<double> parse_finite_number(const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE ||
+      !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
 }
 
 std::string describe_kernel(KernelKind kernel, const SimdTarget& simd) {
@@ -264,6 +308,25 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[],
           static_cast<std::uint32_t>(parse_unsigned("channels", text("channels"), 1, kMaxChannels));
     }
     if (given("audio")) options.audio = parse_audio_api(text("audio"));
+    if (given("list-devices")) {
+      options.action = Action::kListDevices;
+      if (options.audio == AudioApi::kNull) {
+        fail("list-devices", "--audio null has no devices; choose jack, pulse or alsa, or auto");
+      }
+    }
+    options.json = given("json");
+    if (options.json && options.action != Action::kListDevices) {
+      fail("json", "only goes with --list-devices (synthfarm --list-devices --json)");
+    }
+    if (given("device")) {
+      options.device = text("device");
+      if (options.device.empty()) {
+        fail("device", "needs an index or a part of a name (see synthfarm --list-devices)");
+      }
+      if (options.audio == AudioApi::kNull) {
+        fail("device", "--audio null plays on no device; drop --device or choose an API");
+      }
+    }
     if (given("on-worker-failure")) {
       const std::string policy = text("on-worker-failure");
       if (policy == "silence") {
@@ -287,12 +350,26 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[],
         fail("output", "an offline render needs --duration SECONDS");
       }
       if (given("audio")) fail("output", "renders to a file; it cannot be combined with --audio");
+      if (given("device")) {
+        fail("output", "renders to a file; it cannot be combined with --device");
+      }
     }
+    if (given("record")) {
+      options.record_path = text("record");
+      if (options.record_path.empty()) fail("record", "needs a file name");
+      if (given("output")) {
+        fail("record",
+             "cannot be combined with --output: the offline render already is the recording");
+      }
+    }
+    if (given("report")) {
+      options.report_path = text("report");
+      if (options.report_path.empty()) fail("report", "needs a file name");
+    }
+    options.quiet = given("quiet");
     if (given("name")) {
       options.name = text("name");
-      if (options.name.empty() || options.name.size() > 64 ||
-          options.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                         "0123456789-_") != std::string::npos) {
+      if (!is_valid_instance_name(options.name)) {
         fail("name", "'" + options.name + "' must be 1 to 64 letters, digits, '-' or '_'");
       }
     }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "shared/kernel_kind.h"
@@ -23,12 +24,16 @@ enum class WorkerFailurePolicy {
 
 const char* audio_api_name(AudioApi api) noexcept;
 
+// What the command line asks for: a run, or only the list of audio devices.
+enum class Action { kRun, kListDevices };
+
 // Exit codes, documented in --help and the README.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // a run that started and failed
 inline constexpr int kExitUsage = 2;    // a bad command line; nothing was started
 
 struct Options {
+  Action action = Action::kRun;
   std::uint32_t workers = 4;
   std::uint32_t sines_per_worker = 500;
   double freq_min_hz = 400.0;
@@ -41,7 +46,12 @@ struct Options {
   std::uint32_t block_frames = 256;
   std::uint32_t channels = 2;
   AudioApi audio = AudioApi::kAuto;
-  std::string output_path;                 // non-empty: offline render to this WAV
+  std::string device;       // empty: the API's default output; else an index or a name part
+  bool json = false;        // --list-devices prints JSON instead of a table
+  std::string output_path;  // non-empty: offline render to this WAV
+  std::string record_path;  // non-empty: also record what the device plays
+  std::string report_path;  // non-empty: JSON report written at exit
+  bool quiet = false;       // no live status line and no progress bar
   std::optional<double> duration_seconds;  // ends any run; required with output_path
   std::string control_path;                // empty: the default path for `name`
   std::string name = "default";            // instance name: FIFO path and segment name
@@ -68,5 +78,12 @@ std::string describe_kernel(KernelKind kernel, const SimdTarget& simd);
 
 // The FIFO path used when --control is not given.
 std::string default_control_path(const std::string& instance_name);
+
+// --name's rule: 1 to 64 letters, digits, '-' or '_' (it becomes part of file, shared-memory
+// and JACK client names).
+bool is_valid_instance_name(std::string_view name) noexcept;
+
+// The whole of `text` as a finite decimal number, or nullopt ("", "1x", "nan", "1e999").
+std::optional<double> parse_finite_number(const std::string& text);
 
 }  // namespace synthfarm

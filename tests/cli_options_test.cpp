@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <sstream>
 #include <string>
 #include <variant>
@@ -70,6 +72,12 @@ TEST(ParseCli, GivesTheDocumentedDefaultsWithoutArguments) {
   EXPECT_FALSE(options.duration_seconds.has_value());
   EXPECT_EQ(options.name, "default");
   EXPECT_EQ(options.control_path, default_control_path("default"));
+  EXPECT_EQ(options.action, Action::kRun);
+  EXPECT_TRUE(options.device.empty());
+  EXPECT_FALSE(options.json);
+  EXPECT_FALSE(options.quiet);
+  EXPECT_TRUE(options.record_path.empty());
+  EXPECT_TRUE(options.report_path.empty());
 }
 
 TEST(ParseCli, StoresEveryGivenValue) {
@@ -103,6 +111,41 @@ TEST(ParseCli, StoresEveryGivenValue) {
   EXPECT_EQ(options.output_path, "out.wav");
   EXPECT_EQ(options.name, "farm_2-b");
   EXPECT_EQ(options.control_path, "/tmp/x.control");
+}
+
+TEST(ParseCli, StoresTheLivePlayingOptions) {
+  const auto result = parse({"--quiet", "--report", "run.json", "--record", "take.wav", "--device",
+                             "System", "--audio", "jack"});
+  ASSERT_TRUE(std::holds_alternative<Options>(result)) << std::get<CliExit>(result).text;
+  const Options& options = std::get<Options>(result);
+  EXPECT_TRUE(options.quiet);
+  EXPECT_EQ(options.report_path, "run.json");
+  EXPECT_EQ(options.record_path, "take.wav");
+  EXPECT_EQ(options.device, "System");  // kept as given: matching is case-insensitive later
+  EXPECT_EQ(options.action, Action::kRun);
+}
+
+TEST(ParseCli, WritesAReportOfAnOfflineRenderToo) {
+  const auto result = parse({"--output", "x.wav", "--duration", "1", "--report", "r.json"});
+  ASSERT_TRUE(std::holds_alternative<Options>(result)) << std::get<CliExit>(result).text;
+  EXPECT_EQ(std::get<Options>(result).report_path, "r.json");
+}
+
+TEST(ParseCli, ListDevicesAsksForTheListInsteadOfARun) {
+  const auto result = parse({"--list-devices"});
+  ASSERT_TRUE(std::holds_alternative<Options>(result)) << std::get<CliExit>(result).text;
+  EXPECT_EQ(std::get<Options>(result).action, Action::kListDevices);
+  EXPECT_FALSE(std::get<Options>(result).json);
+  EXPECT_EQ(std::get<Options>(result).audio, AudioApi::kAuto);  // auto: every API
+}
+
+TEST(ParseCli, ListDevicesTakesJsonAndOneApi) {
+  const auto result = parse({"--list-devices", "--json", "--audio", "jack"});
+  ASSERT_TRUE(std::holds_alternative<Options>(result)) << std::get<CliExit>(result).text;
+  const Options& options = std::get<Options>(result);
+  EXPECT_EQ(options.action, Action::kListDevices);
+  EXPECT_TRUE(options.json);
+  EXPECT_EQ(options.audio, AudioApi::kJack);
 }
 
 TEST(ParseCli, AcceptsEachAudioApiByName) {
@@ -184,7 +227,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadCommandLine{{"--kernel", "slow"}, "--kernel"},
         BadCommandLine{{"--simd", "avx7"}, "--simd"},
         BadCommandLine{{"--workers"}, "--workers"},  // value missing
-        BadCommandLine{{"--bogus"}, "--bogus"}),
+        BadCommandLine{{"--output", "x.wav", "--duration", "1", "--record", "y.wav"}, "--record"},
+        BadCommandLine{{"--record", ""}, "--record"}, BadCommandLine{{"--record"}, "--record"},
+        BadCommandLine{{"--report", ""}, "--report"}, BadCommandLine{{"--device", ""}, "--device"},
+        BadCommandLine{{"--device", "system", "--audio", "null"}, "--device"},
+        BadCommandLine{{"--output", "x.wav", "--duration", "1", "--device", "0"}, "--device"},
+        BadCommandLine{{"--json"}, "--json"},
+        BadCommandLine{{"--list-devices", "--audio", "null"}, "--list-devices"},
+        BadCommandLine{{"--quiet=yes"}, "--quiet"}, BadCommandLine{{"--bogus"}, "--bogus"}),
     [](const testing::TestParamInfo<BadCommandLine>& param_info) {
       std::string name = std::to_string(param_info.index);
       for (const std::string& arg : param_info.param.args) {
@@ -206,6 +256,54 @@ TEST(ParseCli, HelpExitsZeroWithUsageOnStdout) {
     EXPECT_TRUE(exit.to_stdout);
     EXPECT_NE(exit.text.find("usage"), std::string::npos) << exit.text;
     EXPECT_NE(exit.text.find("Exit codes"), std::string::npos) << exit.text;
+  }
+}
+
+// The help text from parse_cli({"--help"}).
+std::string help() {
+  const auto result = parse({"--help"});
+  if (!std::holds_alternative<CliExit>(result)) return {};
+  return std::get<CliExit>(result).text;
+}
+
+TEST(ParseCli, HelpGroupsEachOptionUnderItsHeading) {
+  const std::string text = help();
+  const std::vector<std::pair<std::string, std::vector<std::string>>> groups = {
+      {"What to play:",
+       {"workers", "sines", "freq-min", "freq-max", "freqs-file", "feedback", "mul", "seed",
+        "kernel", "simd"}},
+      {"Where it goes:",
+       {"audio", "device", "list-devices", "json", "sample-rate", "block", "channels", "output",
+        "duration", "record"}},
+      {"Running it:",
+       {"name", "control", "on-worker-failure", "quiet", "report", "version", "help"}},
+  };
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const std::size_t begin = text.find(groups[g].first);
+    ASSERT_NE(begin, std::string::npos) << "no heading '" << groups[g].first << "':\n" << text;
+    const std::size_t end =
+        g + 1 < groups.size() ? text.find(groups[g + 1].first) : text.find("Control while");
+    ASSERT_LT(begin, end) << "headings out of order:\n" << text;
+    const std::string section = text.substr(begin, end - begin);
+    for (const std::string& option : groups[g].second) {
+      EXPECT_TRUE(section.find("--" + option + " ") != std::string::npos ||
+                  section.find("--" + option + "\n") != std::string::npos ||
+                  section.find("--" + option + " ]") != std::string::npos)
+          << "--" << option << " is not under '" << groups[g].first << "':\n"
+          << section;
+    }
+  }
+}
+
+TEST(ParseCli, HelpEndsWithTheControlCommandsAndSynthfarmCtl) {
+  const std::string text = help();
+  const std::size_t epilogue = text.find("Control while playing:");
+  ASSERT_NE(epilogue, std::string::npos) << text;
+  const std::string tail = text.substr(epilogue);
+  for (const char* words : {"synthfarm ctl", "stop <worker|all>", "play <worker|all>", "status",
+                            "quit", "set <worker|all> feedback|mul <value>", "gain <dB>",
+                            "reseed <worker|all> <seed>", "report FILE"}) {
+    EXPECT_NE(tail.find(words), std::string::npos) << "'" << words << "' missing from:\n" << tail;
   }
 }
 
@@ -240,12 +338,35 @@ INSTANTIATE_TEST_SUITE_P(EveryOption, ParseCliHelp,
                          testing::Values("workers", "sines", "freq-min", "freq-max", "feedback",
                                          "mul", "seed", "freqs-file", "sample-rate", "block",
                                          "channels", "audio", "output", "duration", "control",
-                                         "name", "on-worker-failure", "kernel", "simd"),
+                                         "name", "on-worker-failure", "kernel", "simd", "quiet",
+                                         "report", "record", "device", "list-devices", "json"),
                          [](const testing::TestParamInfo<const char*>& param_info) {
                            std::string name = param_info.param;
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
                          });
+
+// ---------------------------------------------------------------------------------------------
+// The helpers synthfarm ctl shares with the run's command line.
+
+TEST(InstanceName, TakesLettersDigitsDashAndUnderscoreUpTo64) {
+  EXPECT_TRUE(is_valid_instance_name("farm_2-B"));
+  EXPECT_TRUE(is_valid_instance_name(std::string(64, 'a')));
+  EXPECT_FALSE(is_valid_instance_name(std::string(65, 'a')));
+  EXPECT_FALSE(is_valid_instance_name(""));
+  EXPECT_FALSE(is_valid_instance_name("a b"));
+  EXPECT_FALSE(is_valid_instance_name("../x"));
+}
+
+TEST(ParseFiniteNumber, TakesTheWholeTextOrNothing) {
+  EXPECT_EQ(parse_finite_number("2.5"), 2.5);
+  EXPECT_EQ(parse_finite_number("-1e3"), -1000.0);
+  EXPECT_FALSE(parse_finite_number(""));
+  EXPECT_FALSE(parse_finite_number("2.5s"));
+  EXPECT_FALSE(parse_finite_number("nan"));
+  EXPECT_FALSE(parse_finite_number("inf"));
+  EXPECT_FALSE(parse_finite_number("1e999"));
+}
 
 }  // namespace
 }  // namespace synthfarm
