@@ -794,6 +794,278 @@ INSTANTIATE_TEST_SUITE_P(Targets, BankOnTarget, testing::ValuesIn(usable_simd_ta
                          target_test_name);
 
 // ---------------------------------------------------------------------------------------------
+// Run-time changes (FIFO `set` and `reseed`): smooth, allocation-free, and exact afterwards.
+
+class SmoothChangesOnTarget : public testing::TestWithParam<SimdTarget> {};
+
+constexpr KernelKind kBothKernels[] = {KernelKind::kExact, KernelKind::kFast};
+
+// The largest |x[n] - x[n-1]| of one channel over frames [first, end), frame 0 excluded.
+float largest_step(const std::vector<float>& interleaved, std::uint32_t channels,
+                   std::uint32_t channel, std::size_t first, std::size_t end) {
+  float largest = 0.0f;
+  for (std::size_t n = std::max<std::size_t>(first, 1); n < end; ++n) {
+    const float step =
+        std::fabs(interleaved[n * channels + channel] - interleaved[(n - 1) * channels + channel]);
+    largest = std::max(largest, step);
+  }
+  return largest;
+}
+
+// The frequency of the largest spectral peak of a mono signal, in Hz (8192-point bins: 5.9 Hz).
+double peak_frequency_hz(const std::vector<float>& mono) {
+  constexpr std::size_t kWindow = 8192;
+  const std::vector<std::size_t> peaks = largest_peaks(power_spectrum(mono, kWindow), 1);
+  return peaks.empty() ? 0.0 : static_cast<double>(peaks[0]) * kSampleRateHz / kWindow;
+}
+
+TEST_P(SmoothChangesOnTarget, RampsMulOverOneBlockThenRendersExactlyAsABankBuiltWithIt) {
+  const std::vector<double> frequencies_hz = varied_frequencies(40, 11);
+  for (const KernelKind kernel : kBothKernels) {
+    SCOPED_TRACE(std::string(kernel_kind_name(kernel)));
+    for (const double old_mul : {0.005, 0.0}) {
+      SCOPED_TRACE("from mul " + format_number(old_mul));
+      OscillatorBank changed = make_bank(frequencies_hz, 0.1, old_mul, 2, 256, kernel, GetParam());
+      OscillatorBank built_with_new =
+          make_bank(frequencies_hz, 0.1, 0.05, 2, 256, kernel, GetParam());
+      render(changed, 3 * 256, 256);
+      render(built_with_new, 3 * 256, 256);
+      changed.ramp_mul_to(0.05);
+      const std::vector<float> ramp = render(changed, 256, 256);
+      const std::vector<float> target = render(built_with_new, 256, 256);
+      // Within the ramp block: frame n at mul old + (new - old)(n + 1)/256, to float32
+      // rounding of a 20-oscillator sum (|sum| <= 20 * 0.05 = 1; 1e-6 is ~8 ulps of 1).
+      for (std::size_t n = 0; n < 256; ++n) {
+        const double mul = old_mul + (0.05 - old_mul) * static_cast<double>(n + 1) / 256.0;
+        for (std::size_t c = 0; c < 2; ++c) {
+          ASSERT_NEAR(ramp[n * 2 + c], target[n * 2 + c] * mul / 0.05, 1e-6)
+              << "frame " << n << " channel " << c;
+        }
+      }
+      // From the next block on, nothing of the old mul or the ramp is left: tolerance 0.
+      const std::vector<float> after =
+          render(changed, 4 * 256, std::array<std::uint32_t, 2>{256, 100});
+      const std::vector<float> expected = render(built_with_new, 4 * 256, 256);
+      const Comparison comparison = compare(after, expected);
+      EXPECT_EQ(comparison.differing_bits, 0u)
+          << describe_difference(comparison, after, expected, 2);
+      EXPECT_GT(rms(after), 0.01);
+    }
+  }
+}
+
+TEST_P(SmoothChangesOnTarget, GlidesFeedbackInLinearStepsOf16FramesEndingExactlyAtTheTarget) {
+  const std::vector<double> frequencies_hz = varied_frequencies(24, 5);
+  for (const KernelKind kernel : kBothKernels) {
+    SCOPED_TRACE(std::string(kernel_kind_name(kernel)));
+    OscillatorBank gliding = make_bank(frequencies_hz, 0.1, 0.5, 3, 256, kernel, GetParam());
+    OscillatorBank stepped = make_bank(frequencies_hz, 0.1, 0.5, 3, 256, kernel, GetParam());
+    const std::uint32_t steps = gliding.feedback_glide_steps();
+    // 10 ms at 48 kHz in steps of 16 frames.
+    ASSERT_EQ(steps, 30u);
+    std::vector<float> expected = render(stepped, 300, 300);
+    std::vector<float> actual = render(gliding, 300, 300);
+    gliding.glide_feedback_to(0.5);
+    // The glide runs across calls of 100 frames: steps straddle the calls' boundaries.
+    append(actual, render(gliding, 2000, 100));
+    // The same by hand: step i of `steps` holds for 16 frames at lerp(0.1f, 0.5f, i / steps).
+    for (std::uint32_t i = 1; i <= steps; ++i) {
+      stepped.set_feedback(
+          i == steps ? 0.5f
+                     : std::lerp(0.1f, 0.5f, static_cast<float>(i) / static_cast<float>(steps)));
+      append(expected, render(stepped, OscillatorBank::kFeedbackGlideStepFrames, 16));
+    }
+    append(expected, render(stepped, 2000 - steps * 16, 256));
+    const Comparison comparison = compare(actual, expected);
+    EXPECT_EQ(comparison.differing_bits, 0u)
+        << describe_difference(comparison, actual, expected, 3);
+    // A glide that ended anywhere but 0.5 would differ from here on: the step above must matter.
+    OscillatorBank jumped = make_bank(frequencies_hz, 0.1, 0.5, 3, 256, kernel, GetParam());
+    std::vector<float> jump = render(jumped, 300, 300);
+    jumped.set_feedback(0.5);
+    append(jump, render(jumped, 2000, 100));
+    EXPECT_GT(compare(actual, jump).differing_bits, 0u);
+  }
+}
+
+// Eight oscillators of pyo's 400-800 Hz example on one channel, as a worker mixes them.
+std::vector<double> eight_of_pyos_group() {
+  const auto pyo_group =
+      testing_support::load_pyo_manifest("group500_seed").at("freqs").get<std::vector<double>>();
+  return {pyo_group.begin(), pyo_group.begin() + 8};
+}
+
+struct StepChange {
+  const char* name;
+  double feedback;  // before the change
+  double mul;       // before the change
+  void (OscillatorBank::*smooth)(double);
+  void (OscillatorBank::*jump)(double);
+  double new_value;
+};
+
+// Renders `before` frames, makes the change (smoothly, or as a jump), renders `after` more.
+std::vector<float> render_across(const StepChange& change, bool smooth, KernelKind kernel,
+                                 SimdTarget target, std::size_t before, std::size_t after) {
+  OscillatorBank bank =
+      make_bank(eight_of_pyos_group(), change.feedback, change.mul, 1, 256, kernel, target);
+  std::vector<float> out = render(bank, before, 256);
+  (bank.*(smooth ? change.smooth : change.jump))(change.new_value);
+  append(out, render(bank, after, 256));
+  return out;
+}
+
+// "No click": across a change, the output moves from one sample to the next no more than it
+// does by itself once the change is over. The bound is that steady-state largest step over
+// the 8192 frames after the change has settled: a change that steps faster than the signal's
+// own steepest slope is what is heard as a click. Each case also shows that the bound has
+// teeth: the same change made as a jump (set_mul, set_feedback) breaks it.
+// Measured (all targets, both kernels): mul 0.005 -> 0.05 steps 0.030 (jump 0.171) against
+// 0.040; feedback 0 -> 0.15 steps 0.042 (jump 0.064) against 0.053.
+TEST_P(SmoothChangesOnTarget, MovesTheOutputNoFasterAcrossAChangeThanInSteadyState) {
+  constexpr std::size_t kBefore = 4096;
+  constexpr std::size_t kChange = 2048;   // from the change until it has settled (>= 10 ms)
+  constexpr std::size_t kSettled = 8192;  // the steady state it is measured against
+  for (const KernelKind kernel : kBothKernels) {
+    SCOPED_TRACE(std::string(kernel_kind_name(kernel)));
+    for (const StepChange& change :
+         {StepChange{"mul 0.005 -> 0.05", 0.1, 0.005, &OscillatorBank::ramp_mul_to,
+                     &OscillatorBank::set_mul, 0.05},
+          StepChange{"feedback 0 -> 0.15", 0.0, 0.05, &OscillatorBank::glide_feedback_to,
+                     &OscillatorBank::set_feedback, 0.15}}) {
+      SCOPED_TRACE(change.name);
+      for (const bool smooth : {true, false}) {
+        const std::vector<float> out =
+            render_across(change, smooth, kernel, GetParam(), kBefore, kChange + kSettled);
+        const float around = largest_step(out, 1, 0, kBefore - 256, kBefore + kChange);
+        const float settled = largest_step(out, 1, 0, kBefore + kChange, out.size());
+        if (smooth) {
+          EXPECT_LE(around, settled);
+        } else {
+          EXPECT_GT(around, settled) << "the jump must break the bound, or it tests nothing";
+        }
+      }
+    }
+  }
+}
+
+// Feedback 0 -> 0.5 crosses 1 / (2 pi) = 0.159, above which the recurrence rings near Nyquist
+// by itself (the steady state at 0.5 steps by 0.40 here, as large as any click), so the
+// settled signal is no yardstick. What the glide must do is enter that regime without a jump:
+// over its first 9 steps (144 frames, feedback up to 0.15, below the threshold) the output
+// moves no more than it did before the change (measured 0.022 against 0.034; the jump: 0.42).
+TEST_P(SmoothChangesOnTarget, GlidesIntoChaoticFeedbackWithoutAJump) {
+  constexpr std::size_t kBefore = 4096;
+  constexpr std::size_t kBelowThreshold = 9 * OscillatorBank::kFeedbackGlideStepFrames;
+  const StepChange change{
+      "feedback 0 -> 0.5",           0.0, 0.05, &OscillatorBank::glide_feedback_to,
+      &OscillatorBank::set_feedback, 0.5};
+  for (const KernelKind kernel : kBothKernels) {
+    SCOPED_TRACE(std::string(kernel_kind_name(kernel)));
+    for (const bool smooth : {true, false}) {
+      const std::vector<float> out =
+          render_across(change, smooth, kernel, GetParam(), kBefore, kBelowThreshold);
+      const float before = largest_step(out, 1, 0, 0, kBefore);
+      const float entering = largest_step(out, 1, 0, kBefore, out.size());
+      if (smooth) {
+        EXPECT_LE(entering, before);
+      } else {
+        EXPECT_GT(entering, before) << "the jump must break the bound, or it tests nothing";
+      }
+    }
+  }
+}
+
+TEST_P(SmoothChangesOnTarget, NewFrequenciesMoveTheSpectralPeakAndTheWaveformContinues) {
+  for (const KernelKind kernel : kBothKernels) {
+    SCOPED_TRACE(std::string(kernel_kind_name(kernel)));
+    // One oscillator, feedback 0: a plain sine, whose steepest step is 2 pi f / sr.
+    OscillatorBank bank =
+        make_bank(std::vector<double>{440.0}, 0.0, 1.0, 1, 256, kernel, GetParam());
+    std::vector<float> out = render(bank, 16384, 256);
+    ASSERT_TRUE(bank.set_frequencies(std::vector<double>{1000.0}));
+    append(out, render(bank, 16384, 256));
+    const std::vector<float> before(out.begin(), out.begin() + 16384);
+    const std::vector<float> after(out.begin() + 16384, out.end());
+    EXPECT_NEAR(peak_frequency_hz(before), 440.0, 6.0);
+    EXPECT_NEAR(peak_frequency_hz(after), 1000.0, 6.0);
+    // Continuous: the step across the change is no larger than the new sine's steepest,
+    // 2 pi 1000 / 48000 = 0.131 (a restarted phase would jump by up to 1).
+    const float across = std::fabs(out[16384] - out[16383]);
+    EXPECT_LE(across, largest_step(after, 1, 0, 1, after.size()));
+    EXPECT_LE(across, 2.0 * std::numbers::pi * 1000.0 / kSampleRateHz + 1e-4);
+  }
+}
+
+TEST_P(SmoothChangesOnTarget, TheSameFrequenciesAgainChangeNoBit) {
+  const std::vector<double> frequencies_hz = varied_frequencies(40, 17);
+  for (const KernelKind kernel : kBothKernels) {
+    SCOPED_TRACE(std::string(kernel_kind_name(kernel)));
+    OscillatorBank reseeded = make_bank(frequencies_hz, 0.3, 0.1, 2, 256, kernel, GetParam());
+    OscillatorBank unchanged = make_bank(frequencies_hz, 0.3, 0.1, 2, 256, kernel, GetParam());
+    std::vector<float> actual = render(reseeded, 1000, 256);
+    std::vector<float> expected = render(unchanged, 1000, 256);
+    ASSERT_TRUE(reseeded.set_frequencies(frequencies_hz));
+    append(actual, render(reseeded, 4000, 256));
+    append(expected, render(unchanged, 4000, 256));
+    const Comparison comparison = compare(actual, expected);
+    EXPECT_EQ(comparison.differing_bits, 0u)
+        << describe_difference(comparison, actual, expected, 2);
+  }
+}
+
+TEST_P(SmoothChangesOnTarget, RetuningFromNegativeAndHugeFrequenciesKeepsEveryReadInTheTable) {
+  // Negative and above-the-sample-rate frequencies leave phases outside [0, 512) for the
+  // exact kernel's general wrap; the forward wrap that all-audible frequencies select must
+  // not read outside the table with them (under ASan an out-of-bounds gather would show).
+  const std::vector<double> wild{-440.0, 100000.7, -12345.6, 47000.0, -1.0, 60000.0};
+  const std::vector<double> audible{440.0, 550.0, 660.0, 770.0, 880.0, 990.0};
+  for (const KernelKind kernel : kBothKernels) {
+    SCOPED_TRACE(std::string(kernel_kind_name(kernel)));
+    OscillatorBank bank = make_bank(wild, 1.0, 1.0, 6, 256, kernel, GetParam());
+    render(bank, 1001, 256);
+    ASSERT_TRUE(bank.set_frequencies(audible));
+    const std::vector<float> out = render(bank, 4800, 256);
+    for (const float sample : out) {
+      ASSERT_TRUE(std::isfinite(sample));
+      ASSERT_LE(std::fabs(sample), 1.0f);
+    }
+    EXPECT_GT(rms(out), 0.3);
+  }
+}
+
+TEST_P(SmoothChangesOnTarget, RefusesAFrequencyListOfTheWrongLength) {
+  const std::vector<double> frequencies_hz{440.0, 550.0, 660.0};
+  OscillatorBank bank = make_bank(frequencies_hz, 0.1, 1.0, 1, 256, KernelKind::kExact, GetParam());
+  OscillatorBank unchanged =
+      make_bank(frequencies_hz, 0.1, 1.0, 1, 256, KernelKind::kExact, GetParam());
+  EXPECT_FALSE(bank.set_frequencies(std::vector<double>{1000.0, 2000.0}));
+  EXPECT_FALSE(bank.set_frequencies(std::vector<double>{1.0, 2.0, 3.0, 4.0}));
+  EXPECT_EQ(compare(render(bank, 1000, 256), render(unchanged, 1000, 256)).differing_bits, 0u);
+}
+
+TEST_P(SmoothChangesOnTarget, NeverAllocatesWhileChanging) {
+  const std::vector<double> frequencies_hz = varied_frequencies(500, 3);
+  const std::vector<double> retuned = varied_frequencies(500, 4);
+  for (const KernelKind kernel : kBothKernels) {
+    SCOPED_TRACE(std::string(kernel_kind_name(kernel)));
+    std::vector<float> out(256 * 3);
+    OscillatorBank bank = make_bank(frequencies_hz, 0.1, 0.005, 3, 256, kernel, GetParam());
+    const std::uint64_t before = g_operator_new_calls.load();
+    for (int block = 0; block < 100; ++block) {
+      if (block % 10 == 3) bank.glide_feedback_to(block % 20 == 3 ? 0.8 : 0.05);
+      if (block % 10 == 5) bank.ramp_mul_to(block % 20 == 5 ? 0.0 : 0.01);
+      if (block % 25 == 7) bank.set_frequencies(block % 50 == 7 ? retuned : frequencies_hz);
+      bank.render(out.data(), block % 2 == 0 ? 256 : 17);
+    }
+    EXPECT_EQ(g_operator_new_calls.load() - before, 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, SmoothChangesOnTarget, testing::ValuesIn(usable_simd_targets()),
+                         target_test_name);
+
+// ---------------------------------------------------------------------------------------------
 // enable_flush_to_zero
 
 #if defined(__x86_64__) || defined(__i386__)

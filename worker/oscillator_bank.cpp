@@ -51,10 +51,47 @@ struct OscillatorBank::State {
   AlignedFloats lane_sums;                                 // fast: per frame, per lane
   AlignedFloats sums;                                      // per channel, per frame
 
+  double sample_rate_hz;
+  float unit;                           // of phase and increment: 1 (exact) or 1/512 (fast)
+  std::vector<std::size_t> first_lane;  // per channel: its first lane in phase/last/increment
+
   float feed = 0.0f;      // exact: feedback * 512
-  float feedback = 0.0f;  // fast: clipped feedback
+  float feedback = 0.0f;  // the clipped float32 feedback in use (fast uses it directly)
   float mul = 1.0f;
+
+  // Feedback glide (glide_feedback_to): step `glide_step` of `glide_steps` is in use for
+  // another `glide_frames_left` frames. No glide while glide_steps == 0.
+  float glide_from = 0.0f;
+  float glide_to = 0.0f;
+  std::uint32_t glide_steps = 0;
+  std::uint32_t glide_step = 0;
+  std::uint32_t glide_frames_left = 0;
+  std::uint32_t steps_per_glide = 1;
+
+  // mul ramp (ramp_mul_to): applied over the next render() call, then mul = ramp_to.
+  bool mul_ramp_pending = false;
+  float ramp_to = 1.0f;
+
+  void use_feedback(float clipped) noexcept {
+    feedback = clipped;
+    feed = clipped * 512.0f;  // exact: sineloop_feed's product, a power of two: no rounding
+  }
+  // RT-safe (no allocation). Each oscillator's increment from its frequency, and each
+  // channel's choice of phase wrap, which depends on all of its increments.
+  void store_increments(std::span<const double> frequencies_hz) noexcept;
+  // Renders `frames` frames with the feedback in use and `mul_value`, interleaved into `out`.
+  void render_span(float* out, std::uint32_t frames, float mul_value) noexcept;
 };
+
+namespace {
+
+// What set_feedback and glide_feedback_to aim for: pyo's clip of the float32 value. The exact
+// kernel's table reads stay in bounds only for a feed in [0, 512]: NaN is 0.
+float clipped_feedback(double feedback) noexcept {
+  return std::isnan(feedback) ? 0.0f : sineloop_feed(feedback) / 512.0f;
+}
+
+}  // namespace
 
 OscillatorBank::OscillatorBank(std::span<const double> frequencies_hz, double sample_rate_hz,
                                double feedback, double mul, std::uint32_t channels,
@@ -72,36 +109,32 @@ OscillatorBank::OscillatorBank(std::span<const double> frequencies_hz, double sa
   s.max_block_frames = max_block_frames;
   s.oscillators = frequencies_hz.size();
   s.sum_frames = round_up(std::max<std::uint32_t>(max_block_frames, 1), kernels::kSlabFrames);
+  s.sample_rate_hz = sample_rate_hz;
+  s.steps_per_glide = std::max<std::uint32_t>(
+      1, static_cast<std::uint32_t>(
+             std::lround(kFeedbackGlideSeconds * sample_rate_hz / kFeedbackGlideStepFrames)));
 
   // Channel c holds oscillators c, c + channels, ... in index order, padded to whole slots.
   std::vector<std::size_t> per_channel(s.channels, 0);
   for (std::size_t k = 0; k < s.oscillators; ++k) ++per_channel[k % s.channels];
-  std::vector<std::size_t> first_lane(s.channels, 0);
+  s.first_lane.assign(s.channels, 0);
   std::size_t total_lanes = 0;
   for (std::uint32_t c = 0; c < s.channels; ++c) {
-    first_lane[c] = total_lanes;
+    s.first_lane[c] = total_lanes;
     total_lanes += round_up(per_channel[c], kernels::kSlotLanes);
   }
   s.phase = zeroed_floats(total_lanes);
   s.last = zeroed_floats(total_lanes);
   s.increment = zeroed_floats(total_lanes);
   // Exact works in pyo's table units; fast in turns, the same values divided by 512 exactly.
-  const float unit = kernel == KernelKind::kExact ? 1.0f : 1.0f / 512.0f;
-  for (std::size_t k = 0; k < s.oscillators; ++k) {
-    const float increment = sineloop_increment(frequencies_hz[k], sample_rate_hz);
-    // A non-finite frequency would send the table read out of bounds: it plays silence.
-    s.increment[first_lane[k % s.channels] + k / s.channels] =
-        std::isfinite(increment) ? increment * unit : 0.0f;
-  }
+  s.unit = kernel == KernelKind::kExact ? 1.0f : 1.0f / 512.0f;
   for (std::uint32_t c = 0; c < s.channels; ++c) {
     const std::size_t lanes = round_up(per_channel[c], kernels::kSlotLanes);
-    const float* increments = s.increment.get() + first_lane[c];
-    const bool forward = std::all_of(increments, increments + lanes, [&](float increment) {
-      return increment >= 0.0f && increment < 512.0f * unit;
-    });
-    s.lanes.push_back({s.phase.get() + first_lane[c], s.last.get() + first_lane[c], increments,
-                       lanes / kernels::kSlotLanes, per_channel[c], forward});
+    s.lanes.push_back({s.phase.get() + s.first_lane[c], s.last.get() + s.first_lane[c],
+                       s.increment.get() + s.first_lane[c], lanes / kernels::kSlotLanes,
+                       per_channel[c], true});
   }
+  s.store_increments(frequencies_hz);
 
   const auto& table = sine_table();
   s.table_pairs = hwy::AllocateAligned<std::uint64_t>(kernels::kTablePairs);
@@ -136,33 +169,120 @@ SimdTarget OscillatorBank::target() const noexcept {
 }
 
 void OscillatorBank::set_feedback(double feedback) noexcept {
-  // The exact kernel's table reads stay in bounds only for a feed in [0, 512]: NaN is 0.
-  state_->feed = std::isnan(feedback) ? 0.0f : sineloop_feed(feedback);
-  state_->feedback = state_->feed / 512.0f;  // exact: the clipped float32 feedback
+  state_->glide_steps = 0;
+  state_->use_feedback(clipped_feedback(feedback));
 }
 
 void OscillatorBank::set_mul(double mul) noexcept {
+  state_->mul_ramp_pending = false;
   state_->mul = static_cast<float>(mul);
+}
+
+void OscillatorBank::glide_feedback_to(double feedback) noexcept {
+  State& s = *state_;
+  s.glide_from = s.feedback;  // wherever a glide in progress has got to
+  s.glide_to = clipped_feedback(feedback);
+  s.glide_steps = s.steps_per_glide;
+  s.glide_step = 0;
+  s.glide_frames_left = 0;  // the first step starts with the next frame
+}
+
+void OscillatorBank::ramp_mul_to(double mul) noexcept {
+  state_->ramp_to = static_cast<float>(mul);
+  state_->mul_ramp_pending = true;
+}
+
+bool OscillatorBank::set_frequencies(std::span<const double> frequencies_hz) noexcept {
+  State& s = *state_;
+  if (frequencies_hz.size() != s.oscillators) return false;
+  s.store_increments(frequencies_hz);
+  if (s.kernel == KernelKind::kExact) {
+    // The exact kernel's cheaper wrap expects a phase in [0, 1024), which a negative or
+    // very high old frequency may have left behind. pyo's own wrap, which the next sample
+    // begins with anyway, brings it into [0, 512] and changes no phase already in range
+    // (nor the next sample's bits, for a phase in [512, 1024)).
+    for (const kernels::ChannelLanes& lanes : s.lanes) {
+      for (std::size_t i = 0; i < lanes.slots * kernels::kSlotLanes; ++i) {
+        lanes.phase[i] = wrap_table_position(lanes.phase[i]);
+      }
+    }
+  }
+  return true;
+}
+
+std::uint32_t OscillatorBank::feedback_glide_steps() const noexcept {
+  return state_->steps_per_glide;
+}
+
+void OscillatorBank::State::store_increments(std::span<const double> frequencies_hz) noexcept {
+  for (std::size_t k = 0; k < oscillators; ++k) {
+    const float value = sineloop_increment(frequencies_hz[k], sample_rate_hz);
+    // A non-finite frequency would send the table read out of bounds: it plays silence.
+    increment[first_lane[k % channels] + k / channels] = std::isfinite(value) ? value * unit : 0.0f;
+  }
+  for (kernels::ChannelLanes& channel : lanes) {
+    channel.forward_increments =
+        std::all_of(channel.increment, channel.increment + channel.slots * kernels::kSlotLanes,
+                    [&](float value) { return value >= 0.0f && value < 512.0f * unit; });
+  }
+}
+
+void OscillatorBank::State::render_span(float* out, std::uint32_t frames,
+                                        float mul_value) noexcept {
+  for (std::uint32_t c = 0; c < channels; ++c) {
+    float* channel_sums = sums.get() + c * sum_frames;
+    if (kernel == KernelKind::kExact) {
+      std::fill_n(channel_sums, round_up(frames, kernels::kSlabFrames), 0.0f);
+      entry.exact(lanes[c],
+                  {table_pairs.get(), feed, mul_value, scratch.get(), channel_sums, frames});
+    } else {
+      entry.fast(lanes[c], {feedback, lane_sums.get(), channel_sums, frames});
+      for (std::uint32_t n = 0; n < frames; ++n) channel_sums[n] *= mul_value;
+    }
+  }
+  for (std::uint32_t n = 0; n < frames; ++n) {
+    for (std::uint32_t c = 0; c < channels; ++c) {
+      out[std::size_t{n} * channels + c] = sums[c * sum_frames + n];
+    }
+  }
 }
 
 void OscillatorBank::render(float* out, std::uint32_t frames) noexcept {
   State& s = *state_;
   frames = std::min(frames, s.max_block_frames);
-  for (std::uint32_t c = 0; c < s.channels; ++c) {
-    float* sums = s.sums.get() + c * s.sum_frames;
-    if (s.kernel == KernelKind::kExact) {
-      std::fill_n(sums, round_up(frames, kernels::kSlabFrames), 0.0f);
-      s.entry.exact(s.lanes[c],
-                    {s.table_pairs.get(), s.feed, s.mul, s.scratch.get(), sums, frames});
-    } else {
-      s.entry.fast(s.lanes[c], {s.feedback, s.lane_sums.get(), sums, frames});
-      for (std::uint32_t n = 0; n < frames; ++n) sums[n] *= s.mul;
+  if (frames == 0) return;
+  // A mul ramp renders with mul 1 (exact: 1 * y is y) and scales the sums below.
+  const float span_mul = s.mul_ramp_pending ? 1.0f : s.mul;
+  if (s.glide_steps == 0) {
+    s.render_span(out, frames, span_mul);  // the usual case: one span, as always
+  } else {
+    for (std::uint32_t done = 0; done < frames;) {
+      if (s.glide_steps != 0 && s.glide_frames_left == 0) {
+        ++s.glide_step;
+        const bool last_step = s.glide_step == s.glide_steps;
+        const float t = static_cast<float>(s.glide_step) / static_cast<float>(s.glide_steps);
+        // lerp is exact at t = 1 and stays within [from, to]: the feed stays in [0, 512].
+        s.use_feedback(last_step ? s.glide_to : std::lerp(s.glide_from, s.glide_to, t));
+        s.glide_frames_left = kFeedbackGlideStepFrames;
+        if (last_step) s.glide_steps = 0;  // the rest renders at the new feedback, as usual
+      }
+      const std::uint32_t span =
+          s.glide_steps == 0 ? frames - done : std::min(frames - done, s.glide_frames_left);
+      s.render_span(out + std::size_t{done} * s.channels, span, span_mul);
+      s.glide_frames_left -= std::min(span, s.glide_frames_left);
+      done += span;
     }
   }
-  for (std::uint32_t n = 0; n < frames; ++n) {
-    for (std::uint32_t c = 0; c < s.channels; ++c) {
-      out[std::size_t{n} * s.channels + c] = s.sums[c * s.sum_frames + n];
+  if (s.mul_ramp_pending) {
+    const float from = s.mul;
+    for (std::uint32_t n = 0; n < frames; ++n) {
+      const float t = static_cast<float>(n + 1) / static_cast<float>(frames);
+      const float gain = std::lerp(from, s.ramp_to, t);
+      float* frame = out + std::size_t{n} * s.channels;
+      for (std::uint32_t c = 0; c < s.channels; ++c) frame[c] *= gain;
     }
+    s.mul = s.ramp_to;
+    s.mul_ramp_pending = false;
   }
 }
 

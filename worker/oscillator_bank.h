@@ -39,9 +39,41 @@ class OscillatorBank {
   KernelKind kernel() const noexcept;
   SimdTarget target() const noexcept;
 
-  // Thread: the render loop. RT-safe. Take effect at the next render().
+  // Thread: the render loop. RT-safe. Jumps that take effect at the next render(), exactly as
+  // SineLoopGroup's (and pyo's) setters do: for set-up and comparisons with pyo. A jump in a
+  // playing oscillator can click; a running worker uses the smooth changes below.
+  // feedback: clipped to [0, 1]; NaN is 0. mul: any finite value. Each cancels a glide or ramp
+  // of the same parameter in progress.
   void set_feedback(double feedback) noexcept;
   void set_mul(double mul) noexcept;
+
+  // Thread: the render loop. RT-safe. Smooth changes (FIFO `set`), starting at the next
+  // render(); until one is asked for, render() is bit for bit what it always was.
+  //
+  // feedback: from the feedback in use to the new one (clipped as set_feedback does) in equal
+  // linear steps, one per kFeedbackGlideStepFrames frames, over kFeedbackGlideSeconds
+  // (feedback_glide_steps() steps; the glide runs on across render() calls if they are
+  // short). The kernels take one feedback per call, so the glide renders in sub-blocks. Why
+  // steps are enough: a feedback step of d moves an oscillator's phase modulation by at most
+  // 2 pi d radians, so its output by at most 2 pi d; a 0 -> 0.5 change in 30 steps (48 kHz)
+  // moves it by at most 0.105 per step, against up to 1.57 for the whole change at once.
+  void glide_feedback_to(double feedback) noexcept;
+  // mul: over the next render() call, frame n (of N) is scaled by old + (new - old) (n+1)/N,
+  // so the last frame of that call is at the new mul and every later call renders exactly as
+  // a bank built with it. The ramp is applied to the channel sums rendered with mul 1 (no
+  // division, so an old mul of 0 is no special case); inside that one block the result
+  // differs from pyo's per-oscillator product by float32 rounding only.
+  void ramp_mul_to(double mul) noexcept;
+  // Reseed: new frequencies (one per oscillator, in order; any value, as the constructor
+  // takes them), effective at the next render(). Phases and last outputs are kept, so each
+  // waveform continues from where it is and only its speed changes: no jump, no click.
+  // Returns false, changing nothing, when the count differs from size().
+  bool set_frequencies(std::span<const double> frequencies_hz) noexcept;
+
+  static constexpr std::uint32_t kFeedbackGlideStepFrames = 16;  // a multiple of every SIMD width
+  static constexpr double kFeedbackGlideSeconds = 0.010;
+  // Steps of the glide at this bank's sample rate: kFeedbackGlideSeconds in whole steps.
+  std::uint32_t feedback_glide_steps() const noexcept;
 
   // Thread: the render loop. RT-safe: no allocation, lock or syscall.
   // Writes `frames` (<= max_block_frames) interleaved frames to `out`.
