@@ -41,13 +41,28 @@ std::optional<std::uint32_t> Mixer::first_short_worker(std::uint32_t frames) con
   return std::nullopt;
 }
 
+std::optional<pthread_t> Mixer::output_thread() const noexcept {
+  // Acquire pairs with remember_output_thread's release: the id is stored before the flag.
+  if (!output_thread_published_.load(std::memory_order_acquire)) return std::nullopt;
+  return output_thread_.load(std::memory_order_relaxed);  // ordered by the flag's acquire
+}
+
+void Mixer::remember_output_thread() noexcept {
+  // Relaxed, then release on the flag: pairs with output_thread()'s acquire of the flag.
+  output_thread_.store(pthread_self(), std::memory_order_relaxed);
+  output_thread_published_.store(true, std::memory_order_release);
+  output_thread_known_ = true;
+}
+
 void Mixer::mix(float* out, std::uint32_t frames) noexcept {
   const std::uint64_t started_ns = monotonic_ns();
+  if (!output_thread_known_) remember_output_thread();
   std::memset(out, 0, std::size_t{frames} * channels_ * sizeof(float));
   // Workers are summed in index order, each added to the running sum: with one worker the sum
   // is that worker's own float32 sum, bit for bit.
   for (std::uint32_t w = 0; w < rings_.size(); ++w) mix_worker(w, out, frames);
   master_.process(out, frames, channels_);
+  if (tap_) tap_->on_mixed(out, frames);
 
   add_relaxed(stats_.calls, 1);
   add_relaxed(stats_.frames, frames);
@@ -59,6 +74,7 @@ void Mixer::mix(float* out, std::uint32_t frames) noexcept {
   if (elapsed_ns < stats_.call_ns_min.load(std::memory_order_relaxed)) {
     stats_.call_ns_min.store(elapsed_ns, std::memory_order_relaxed);
   }
+  stats_.callback_ns.record(elapsed_ns);
 }
 
 void Mixer::mix_worker(std::uint32_t index, float* out, std::uint32_t frames) noexcept {

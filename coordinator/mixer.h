@@ -7,12 +7,16 @@
 // Stop and play requests from the control thread are carried out here, at call boundaries,
 // with a short fade so that they do not click.
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
 #include "coordinator/master_stage.h"
+#include "coordinator/mix_tap.h"
+#include "shared/duration_histogram.h"
 #include "shared/segment.h"
 
 namespace synthfarm {
@@ -25,6 +29,9 @@ struct MixerStats {
   std::atomic<std::uint64_t> call_ns_total{0};
   std::atomic<std::uint64_t> call_ns_max{0};
   std::atomic<std::uint64_t> call_ns_min{UINT64_MAX};
+  // Every mix() call's duration, tap included (the whole callback but the device's own work).
+  // Read with DurationSummary::read; subtract an earlier read with since() for an interval.
+  DurationHistogram callback_ns;
 };
 
 class Mixer {
@@ -37,6 +44,17 @@ class Mixer {
   // Writes `frames` interleaved frames of header().channels to `out`.
   void mix(float* out, std::uint32_t frames) noexcept;
 
+  // Thread: control, before the output starts (starting the output thread is what publishes
+  // the pointer to it; changing it while the output runs is a data race). `tap` sees every
+  // buffer after the master stage, exactly as the device gets it, and must outlive the output.
+  // nullptr removes it.
+  void set_tap(MixTap* tap) noexcept { tap_ = tap; }
+
+  // Thread: control. The thread that has been calling mix() (the device's callback thread, the
+  // null clock or the file thread), once it has called it; for reporting its scheduling policy
+  // and priority without any syscall in the callback.
+  std::optional<pthread_t> output_thread() const noexcept;
+
   // Thread: the output. RT-safe. For the device's own underflow flag and the null clock.
   void count_device_underflow() noexcept;
 
@@ -45,6 +63,7 @@ class Mixer {
   std::optional<std::uint32_t> first_short_worker(std::uint32_t frames) const noexcept;
 
   MasterStage& master() noexcept { return master_; }
+  const MasterStage& master() const noexcept { return master_; }
   const MixerStats& stats() const noexcept { return stats_; }
 
   // Thread: control. What the mixer has made of a worker's requests so far.
@@ -63,6 +82,8 @@ class Mixer {
   void mix_worker(std::uint32_t index, float* out, std::uint32_t frames) noexcept;
   static void publish_timeline(WorkerSlot& slot, const WorkerMix& worker) noexcept;
   void add_frames(std::uint32_t index, float* out, std::uint32_t frames, bool fade_out) noexcept;
+  // Thread: the output. RT-safe: pthread_self() reads the thread pointer, no syscall.
+  void remember_output_thread() noexcept;
 
   const Segment& segment_;
   std::uint32_t channels_;
@@ -71,6 +92,13 @@ class Mixer {
   std::vector<std::atomic<std::uint32_t>> published_phase_;
   MasterStage master_;
   MixerStats stats_;
+  MixTap* tap_ = nullptr;  // set before the output starts, then only read by it
+  // Owned by the output thread: whether it has published its identity yet.
+  bool output_thread_known_ = false;
+  // Written once by the output thread, read by the control thread.
+  std::atomic<pthread_t> output_thread_{};
+  std::atomic<bool> output_thread_published_{false};
+  static_assert(std::atomic<pthread_t>::is_always_lock_free);
 };
 
 }  // namespace synthfarm

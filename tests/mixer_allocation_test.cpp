@@ -13,9 +13,12 @@
 //    allocator. Under AddressSanitizer, ThreadSanitizer or MemorySanitizer the runtime
 //    interposes malloc itself and a second definition here would break its bookkeeping, so
 //    there only operator new/delete are counted (and the malloc test says it is skipped).
+// The mixer's own additions ride along in one test: the master gain's ramps, a tap (which sees
+// every buffer, in order) and the callback duration histogram.
 // Counting is armed only around mix() calls: the test's own producer side (the rings' writes,
 // which a worker process does) and GoogleTest's bookkeeping stay outside.
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -31,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/mix_tap.h"
 #include "coordinator/mixer.h"
 #include "shared/segment.h"
 
@@ -405,6 +409,7 @@ TEST_P(MixerUnderCount, SteadyStateCallbacksAllocateNothing) {
     EXPECT_EQ(slot(w).underrun_frames.load(), 0u) << "worker " << w;
   }
   EXPECT_EQ(mixer_->stats().calls.load(), 20'000u);
+  EXPECT_EQ(mixer_->stats().callback_ns.count.load(), 20'000u) << "one duration per call";
   EXPECT_GT(std::fabs(out_[0]) + std::fabs(out_[1]), 0.0f) << "the mix is silent";
 }
 
@@ -486,6 +491,87 @@ TEST_P(MixerUnderCount, CallbacksWithAnExitedWorkerBadSamplesAndTheFadeOutAlloca
 
   report(counts);
   EXPECT_EQ(counts.total(), 0u) << counts;
+}
+
+// A tap that only counts: calls, frames, and an order-sensitive hash of every sample's bits
+// (FNV-1a), so that the test can tell it saw exactly what the output got, in order.
+class CountingTap final : public MixTap {
+ public:
+  void on_mixed(const float* interleaved, std::uint32_t frames) noexcept override {
+    ++calls;
+    total_frames += frames;
+    hash = hash_samples(hash, interleaved, std::size_t{frames} * kChannels);
+  }
+  static std::uint64_t hash_samples(std::uint64_t hash, const float* samples,
+                                    std::size_t count) noexcept {
+    for (std::size_t i = 0; i < count; ++i) {
+      std::uint32_t bits;
+      std::memcpy(&bits, &samples[i], sizeof bits);
+      hash = (hash ^ bits) * 1099511628211ull;
+    }
+    return hash;
+  }
+  static constexpr std::uint64_t kEmptyHash = 14695981039346656037ull;
+
+  std::uint64_t calls = 0;
+  std::uint64_t total_frames = 0;
+  std::uint64_t hash = kEmptyHash;
+};
+
+// What the control thread does during a run: `gain` commands now and then, while a recorder
+// hangs on the tap and the status line reads the histogram. The gain changes, some of them
+// in the middle of a ramp, run in the callback as ramps.
+TEST_P(MixerUnderCount, CallbacksWithGainChangesATapAndTheHistogramAllocateNothing) {
+  CountingTap tap;
+  mixer_->set_tap(&tap);  // before the first callback, as the coordinator does
+  EXPECT_FALSE(mixer_->output_thread()) << "no callback has run yet";
+
+  constexpr int kCalls = 6'000;
+  constexpr double kGainsDb[] = {-6.0, 3.0, -20.0, 0.0, -120.0, 24.0, 0.0};
+  std::uint64_t expected_frames = 0;
+  std::uint64_t expected_hash = CountingTap::kEmptyHash;
+  bool sample_changed_by_gain = false;
+  Counts counts;
+  for (int call = 0; call < kCalls; ++call) {
+    // Every 7 calls: often enough that some changes land inside a running ramp (10 ms is
+    // about 2 calls of 256 frames, 7 calls of odd sizes may be shorter).
+    if (call % 7 == 3) mixer_->master().set_gain_db(kGainsDb[(call / 7) % std::size(kGainsDb)]);
+    const std::uint32_t frames = kCallbackFrames[call % std::size(kCallbackFrames)];
+    counts += callback(frames);
+    expected_frames += frames;
+    expected_hash =
+        CountingTap::hash_samples(expected_hash, out_.data(), std::size_t{frames} * kChannels);
+    if (mixer_->master().gain_db() == 24.0 && std::fabs(out_[0]) > 0.05f) {
+      sample_changed_by_gain = true;  // the sine's peak is 0.03 at 0 dB
+    }
+    for (std::uint32_t w : kAllWorkers) {
+      const std::uint64_t filled = segment_->ring(w).filled_frames_for_producer();
+      if (filled < kFillTargetFrames) {
+        deliver(w, static_cast<std::uint32_t>(kFillTargetFrames - filled));
+      }
+    }
+  }
+  report(counts);
+  EXPECT_EQ(counts.total(), 0u) << counts;
+
+  // The tap saw every call, every frame, every sample's bits, in the order the output got them.
+  EXPECT_EQ(tap.calls, static_cast<std::uint64_t>(kCalls));
+  EXPECT_EQ(tap.total_frames, expected_frames);
+  EXPECT_EQ(tap.hash, expected_hash);
+  EXPECT_TRUE(sample_changed_by_gain) << "the gain commands did not reach the output";
+
+  // One duration per call, and they add up to the total the status line divides.
+  const MixerStats& stats = mixer_->stats();
+  const DurationSummary durations = DurationSummary::read(stats.callback_ns);
+  EXPECT_EQ(durations.count, stats.calls.load());
+  EXPECT_EQ(durations.count, static_cast<std::uint64_t>(kCalls));
+  EXPECT_EQ(durations.total_ns, stats.call_ns_total.load());
+  EXPECT_EQ(durations.max_ns, stats.call_ns_max.load());
+
+  // The output thread is this one, the test's, which made every call.
+  const std::optional<pthread_t> output = mixer_->output_thread();
+  ASSERT_TRUE(output);
+  EXPECT_TRUE(pthread_equal(*output, pthread_self()));
 }
 
 TEST(MallocCounting, IsActiveInThisBuild) {
