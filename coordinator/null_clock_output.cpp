@@ -41,11 +41,6 @@ class NullClockOutput final : public AudioOutput {
     running_.store(true, std::memory_order_relaxed);
     thread_ = std::thread([this, &mixer] { run(mixer); });
     pthread_setname_np(thread_.native_handle(), "synthfarm-clock");
-    // Like a device's callback thread: real-time priority when the system grants it (root,
-    // or an rtprio limit); without it the clock still runs, with more jitter.
-    sched_param parameters{};
-    parameters.sched_priority = 70;
-    pthread_setschedparam(thread_.native_handle(), SCHED_FIFO, &parameters);
     return true;
   }
 
@@ -59,6 +54,7 @@ class NullClockOutput final : public AudioOutput {
   // accumulates. Waking more than a period late skips the missed buffers and counts an
   // underflow, as a device would, instead of bursting to catch up.
   void run(Mixer& mixer) noexcept {
+    request_realtime_priority();
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
     const std::int64_t start_ns = to_ns(now);
@@ -82,6 +78,18 @@ class NullClockOutput final : public AudioOutput {
       }
     }
   }
+
+  // Thread: the clock, before its first period. Like a device's callback thread: SCHED_FIFO
+  // at JACK's default client priority when the system grants it (root, CAP_SYS_NICE or an
+  // rtprio limit). Refused, the clock carries on at normal priority, with more jitter; it says
+  // nothing here: the start-up report reads the policy the thread ended up with (through
+  // Mixer::output_thread) and says so.
+  static void request_realtime_priority() noexcept {
+    sched_param parameters{};
+    parameters.sched_priority = kRealtimePriority;
+    pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameters);
+  }
+  static constexpr int kRealtimePriority = 70;
 
   std::uint32_t sample_rate_hz_;
   std::uint32_t buffer_frames_;
