@@ -4,9 +4,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "coordinator/cli_options.h"
+#include "coordinator/device_list.h"
 #include "coordinator/mixer.h"
 
 namespace synthfarm {
@@ -33,17 +36,29 @@ std::unique_ptr<AudioOutput> make_null_clock_output(std::uint32_t sample_rate_hz
                                                     std::uint32_t buffer_frames,
                                                     std::uint32_t channels);
 
-// Opens (without starting) an RtAudio stream on `api` (jack, pulse or alsa). Returns nullptr
-// and sets `error` (what failed and what to do) when no device can be opened.
-std::unique_ptr<AudioOutput> open_rtaudio_output(AudioApi api, std::uint32_t sample_rate_hz,
-                                                 std::uint32_t buffer_frames,
-                                                 std::uint32_t channels,
-                                                 const std::string& client_name,
-                                                 std::string& error);
+// Opens (without starting) an RtAudio stream on `api` (jack, pulse or alsa), on `device` (one
+// of probe_audio_devices(api)) or, when absent, the API's default output. `client_name` names
+// the stream; under JACK it is the client name. Returns nullptr and sets `error` (what failed
+// and what to do) when the device cannot be opened. Asks for real-time scheduling of the
+// audio thread where the API lets the client decide (ALSA, PulseAudio; JACK's server decides);
+// without the privilege the thread runs unprivileged.
+std::unique_ptr<AudioOutput> open_rtaudio_output(
+    AudioApi api, const std::optional<AudioDevice>& device, std::uint32_t sample_rate_hz,
+    std::uint32_t buffer_frames, std::uint32_t channels, const std::string& client_name,
+    std::string& error);
 
-// --audio as asked: auto tries JACK, PulseAudio and ALSA, then falls back to the null clock
-// and sets `notice` to the one line that says so. Returns nullptr with `error` only when a
-// named API fails.
+// The devices RtAudio finds for `api` (jack, pulse or alsa), numbered as RtAudio numbers them;
+// none when the API's server is not running. Prints nothing. Blocks on the audio server.
+std::vector<AudioDevice> probe_audio_devices(AudioApi api);
+
+// The JACK client name of an instance: synthfarm-NAME.
+std::string jack_client_name_for(const std::string& instance_name);
+
+// --audio and --device as asked. Without --device, auto tries JACK, PulseAudio and ALSA, then
+// falls back to the null clock and sets `notice` to the one line that says so. With --device,
+// auto takes the first of those APIs that has a matching device, and there is no fallback: a
+// device that matches nothing, or several, is an error. Returns nullptr with `error` when a
+// named API or device fails.
 std::unique_ptr<AudioOutput> open_audio_output(const Options& options, std::string& error,
                                                std::string& notice);
 

@@ -162,15 +162,8 @@ std::string help_text(const po::options_description& description) {
        << "Control while playing:\n"
        << "  synthfarm ctl [--name NAME] COMMAND sends one command to a running instance and\n"
        << "  prints its answer (see synthfarm ctl --help); or write the command as one line\n"
-       << "  into the control FIFO. Workers count from 0.\n"
-       << "    stop <worker|all>                      stop rendering (costs no CPU)\n"
-       << "    play <worker|all>                      resume, with a short fade\n"
-       << "    set <worker|all> feedback|mul <value>  change a SineLoop parameter smoothly\n"
-       << "    gain <dB>                              master gain, smoothly (0 dB: unity)\n"
-       << "    reseed <worker|all> <seed>             draw the worker's frequencies anew\n"
-       << "    status                                 report every worker once\n"
-       << "    report FILE                            write the JSON report now\n"
-       << "    quit                                   fade out and exit\n\n"
+       << "  into the control FIFO.\n"
+       << control_command_summary() << "\n"
        << "Exit codes: 0 success, 1 a run that failed (message on stderr), 2 a bad command\n"
        << "line (nothing was started).\n";
   return text.str();
@@ -198,6 +191,18 @@ std::string default_control_path(const std::string& instance_name) {
   const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
   const std::string directory = runtime_dir && *runtime_dir ? runtime_dir : "/tmp";
   return directory + "/synthfarm-" + instance_name + ".control";
+}
+
+std::string control_command_summary() {
+  return "  Commands (workers count from 0):\n"
+         "    stop <worker|all>                      stop rendering (costs no CPU)\n"
+         "    play <worker|all>                      resume, with a short fade\n"
+         "    set <worker|all> feedback|mul <value>  change a SineLoop parameter smoothly\n"
+         "    gain <dB>                              master gain, smoothly (0 dB: unity)\n"
+         "    reseed <worker|all> <seed>             draw the worker's frequencies anew\n"
+         "    status                                 report every worker once\n"
+         "    report FILE                            write the JSON report now\n"
+         "    quit                                   fade out and exit\n";
 }
 
 bool is_valid_instance_name(std::string_view name) noexcept {

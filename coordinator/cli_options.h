@@ -79,6 +79,9 @@ std::string describe_kernel(KernelKind kernel, const SimdTarget& simd);
 // The FIFO path used when --control is not given.
 std::string default_control_path(const std::string& instance_name);
 
+// The control commands, one per line, for synthfarm --help and synthfarm ctl --help.
+std::string control_command_summary();
+
 // --name's rule: 1 to 64 letters, digits, '-' or '_' (it becomes part of file, shared-memory
 // and JACK client names).
 bool is_valid_instance_name(std::string_view name) noexcept;

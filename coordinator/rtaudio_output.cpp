@@ -38,32 +38,6 @@ RtAudio::Api to_rtaudio_api(AudioApi api) {
   }
 }
 
-std::string api_label(AudioApi api) {
-  switch (api) {
-    case AudioApi::kJack:
-      return "JACK";
-    case AudioApi::kPulse:
-      return "PulseAudio";
-    case AudioApi::kAlsa:
-      return "ALSA";
-    default:
-      return audio_api_name(api);
-  }
-}
-
-std::string advice_for(AudioApi api) {
-  switch (api) {
-    case AudioApi::kJack:
-      return "is jackd running, as this user, with this JACK_DEFAULT_SERVER?";
-    case AudioApi::kPulse:
-      return "is a PulseAudio (or pipewire-pulse) server running?";
-    case AudioApi::kAlsa:
-      return "is there a sound card (see `aplay -l`) that nothing else holds?";
-    default:
-      return "";
-  }
-}
-
 class RtAudioOutput final : public AudioOutput {
  public:
   RtAudioOutput(AudioApi api, std::unique_ptr<RtAudio> audio, std::string device_name,
@@ -85,8 +59,10 @@ class RtAudioOutput final : public AudioOutput {
   }
 
   std::string description() const override {
-    return api_label(api_) + " device '" + device_name_ + "', " + std::to_string(sample_rate_hz_) +
-           " Hz, " + std::to_string(buffer_frames_) + " frames per buffer";
+    return std::string(audio_api_label(api_)) + " device '" + device_name_ + "'" +
+           (api_ == AudioApi::kJack ? " as client '" + client_name_ + "'" : "") + ", " +
+           std::to_string(sample_rate_hz_) + " Hz, " + std::to_string(buffer_frames_) +
+           " frames per buffer";
   }
   std::uint32_t sample_rate_hz() const override { return sample_rate_hz_; }
   std::uint32_t buffer_frames() const override { return buffer_frames_; }
@@ -105,7 +81,8 @@ class RtAudioOutput final : public AudioOutput {
       audio_->startStream();
       return true;
     } catch (const RtAudioError& e) {
-      error = "cannot start the " + api_label(api_) + " stream: " + e.getMessage();
+      error =
+          std::string("cannot start the ") + audio_api_label(api_) + " stream: " + e.getMessage();
       return false;
     }
   }
@@ -152,26 +129,65 @@ class RtAudioOutput final : public AudioOutput {
 
 }  // namespace
 
-std::unique_ptr<AudioOutput> open_rtaudio_output(AudioApi api, std::uint32_t sample_rate_hz,
-                                                 std::uint32_t buffer_frames,
-                                                 std::uint32_t channels,
-                                                 const std::string& client_name,
-                                                 std::string& error) {
+std::vector<AudioDevice> probe_audio_devices(AudioApi api) {
   quiet_audio_libraries();
-  const std::string label = api_label(api);
+  std::vector<AudioDevice> devices;
+  try {
+    RtAudio audio(to_rtaudio_api(api));
+    audio.showWarnings(false);
+    quiet_audio_libraries();  // RtAudio's JACK constructor sets an error function of its own
+    if (audio.getCurrentApi() != to_rtaudio_api(api)) return devices;
+    const unsigned int count = audio.getDeviceCount();
+    for (unsigned int index = 0; index < count; ++index) {
+      const RtAudio::DeviceInfo info = audio.getDeviceInfo(index);
+      if (!info.probed) continue;  // gone since it was counted, or it has no channels
+      devices.push_back({api, index, info.name, info.outputChannels, info.inputChannels,
+                         info.sampleRates, info.preferredSampleRate, info.isDefaultOutput});
+    }
+  } catch (const RtAudioError&) {
+    // A server that went away while we asked: it has no devices to offer.
+  }
+  return devices;
+}
+
+std::string jack_client_name_for(const std::string& instance_name) {
+  return "synthfarm-" + instance_name;
+}
+
+std::unique_ptr<AudioOutput> open_rtaudio_output(
+    AudioApi api, const std::optional<AudioDevice>& device, std::uint32_t sample_rate_hz,
+    std::uint32_t buffer_frames, std::uint32_t channels, const std::string& client_name,
+    std::string& error) {
+  quiet_audio_libraries();
+  const std::string label = audio_api_label(api);
+  // libjack would otherwise refuse the name, or quietly play under another one.
+  const std::size_t jack_name_limit = static_cast<std::size_t>(jack_client_name_size()) - 1;
+  if (api == AudioApi::kJack && client_name.size() > jack_name_limit) {
+    error = "the JACK client name '" + client_name + "' is longer than JACK's " +
+            std::to_string(jack_name_limit) + " characters; choose a shorter --name";
+    return nullptr;
+  }
   try {
     auto audio = std::make_unique<RtAudio>(to_rtaudio_api(api));
     audio->showWarnings(false);
+    quiet_audio_libraries();
     if (audio->getCurrentApi() != to_rtaudio_api(api)) {
       error = label + " support is not compiled into this RtAudio";
       return nullptr;
     }
     if (audio->getDeviceCount() == 0) {
-      error = label + ": no output device found (" + advice_for(api) + ")";
+      error = label + ": no output device found (" + advice_for(api).question + ")";
       return nullptr;
     }
-    const unsigned int device = audio->getDefaultOutputDevice();
-    const RtAudio::DeviceInfo info = audio->getDeviceInfo(device);
+    const unsigned int index = device ? device->index : audio->getDefaultOutputDevice();
+    const RtAudio::DeviceInfo info = audio->getDeviceInfo(index);
+    // JACK numbers its clients anew as they come and go: the number chosen a moment ago may
+    // now be another device.
+    if (device && info.name != device->name) {
+      error = label + " device " + std::to_string(index) + " is now '" + info.name + "', not '" +
+              device->name + "' (clients came or went); name the device with --device NAME";
+      return nullptr;
+    }
     if (info.outputChannels < channels) {
       error = label + " device '" + info.name + "' has " + std::to_string(info.outputChannels) +
               " output channels; use --channels " + std::to_string(info.outputChannels) +
@@ -186,10 +202,13 @@ std::unique_ptr<AudioOutput> open_rtaudio_output(AudioApi api, std::uint32_t sam
       return nullptr;
     }
     RtAudio::StreamParameters parameters;
-    parameters.deviceId = device;
+    parameters.deviceId = index;
     parameters.nChannels = channels;
     RtAudio::StreamOptions stream_options;
     stream_options.streamName = client_name;  // the JACK client name
+    // ALSA and PulseAudio: RtAudio starts its callback thread SCHED_RR at this priority, and
+    // without the privilege (RLIMIT_RTPRIO, rtkit) starts it unprivileged instead. JACK: the
+    // server decides, and its own flag (jackd -R) applies.
     stream_options.flags = RTAUDIO_SCHEDULE_REALTIME;
     stream_options.priority = 80;
     // PulseAudio delivers in bursts with two buffers (../shared/AUDIO-SERVERS.md).
@@ -204,25 +223,57 @@ std::unique_ptr<AudioOutput> open_rtaudio_output(AudioApi api, std::uint32_t sam
     }
     return output;
   } catch (const RtAudioError& e) {
-    error = "cannot open " + label + " output: " + e.getMessage() + " (" + advice_for(api) + ")";
+    error = "cannot open " + label + " output: " + e.getMessage() + " (" +
+            advice_for(api).question + ")";
     return nullptr;
   }
 }
+
+namespace {
+
+// --device under --audio auto (or one API): the first API whose devices match. No fallback to
+// the null clock: the user asked for a device.
+std::unique_ptr<AudioOutput> open_chosen_device(const Options& options, std::string& error) {
+  std::vector<AudioApi> apis(std::begin(kDeviceApis), std::end(kDeviceApis));
+  if (options.audio != AudioApi::kAuto) apis = {options.audio};
+  std::string reasons;
+  for (const AudioApi api : apis) {
+    const DeviceMatch match = match_device(probe_audio_devices(api), api, options.device);
+    if (match.kind == DeviceMatch::Kind::kFound) {
+      return open_rtaudio_output(api, match.device, options.sample_rate_hz, options.block_frames,
+                                 options.channels, jack_client_name_for(options.name), error);
+    }
+    if (match.kind == DeviceMatch::Kind::kSeveral || apis.size() == 1) {
+      error = "--device " + options.device + ": " + match.error + "; see synthfarm " +
+              "--list-devices --audio " + audio_api_name(api);
+      return nullptr;
+    }
+    if (!reasons.empty()) reasons += "; ";
+    reasons += match.available;
+  }
+  error = "--device " + options.device + ": no audio device matches (" + reasons +
+          "); see synthfarm --list-devices";
+  return nullptr;
+}
+
+}  // namespace
 
 std::unique_ptr<AudioOutput> open_audio_output(const Options& options, std::string& error,
                                                std::string& notice) {
   if (options.audio == AudioApi::kNull) {
     return make_null_clock_output(options.sample_rate_hz, options.block_frames, options.channels);
   }
+  if (!options.device.empty()) return open_chosen_device(options, error);
+  const std::string client_name = jack_client_name_for(options.name);
   if (options.audio != AudioApi::kAuto) {
-    return open_rtaudio_output(options.audio, options.sample_rate_hz, options.block_frames,
-                               options.channels, "synthfarm-" + options.name, error);
+    return open_rtaudio_output(options.audio, std::nullopt, options.sample_rate_hz,
+                               options.block_frames, options.channels, client_name, error);
   }
   std::string reasons;
-  for (AudioApi api : {AudioApi::kJack, AudioApi::kPulse, AudioApi::kAlsa}) {
+  for (const AudioApi api : kDeviceApis) {
     std::string why;
-    auto output = open_rtaudio_output(api, options.sample_rate_hz, options.block_frames,
-                                      options.channels, "synthfarm-" + options.name, why);
+    auto output = open_rtaudio_output(api, std::nullopt, options.sample_rate_hz,
+                                      options.block_frames, options.channels, client_name, why);
     if (output) return output;
     reasons += (reasons.empty() ? "" : "; ") + why;
   }
