@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -35,11 +36,13 @@ std::optional<Segment> Segment::create(const std::string& name, std::uint32_t wo
       header->channels = channels;
       header->ring_frames = ring_frames;
       header->frequency_table_offset = geometry.frequency_table_offset;
+      header->staging_table_offset = geometry.staging_table_offset;
       header->oscillator_total = oscillator_total;
       char* base = static_cast<char*>(region.get_address());
       for (std::uint32_t w = 0; w < worker_count; ++w) {
         auto* slot = new (base + geometry.slots_offset + w * sizeof(WorkerSlot)) WorkerSlot{};
         slot->ring_offset = geometry.rings_offset + w * geometry.ring_bytes;
+        slot->render_time.reset();
       }
       return Segment(std::move(region), geometry, std::move(memory));
     } catch (...) {
@@ -113,6 +116,31 @@ std::optional<Segment> Segment::checked(bip::mapped_region region, std::uint64_t
   const SegmentGeometry geometry = compute_segment_geometry(
       header.worker_count, header.channels, header.ring_frames, header.oscillator_total);
   return Segment(std::move(region), geometry);
+}
+
+bool Segment::publish_frequencies(std::uint32_t worker,
+                                  std::span<const double> frequencies_hz) const noexcept {
+  WorkerSlot& s = slot(worker);
+  if (frequencies_hz.size() != s.oscillator_count) return false;
+  double* staged = staged_frequencies(worker);
+  write_seqlocked(s.frequency_generation, [&] {
+    for (std::size_t k = 0; k < frequencies_hz.size(); ++k) {
+      std::atomic_ref<double>(staged[k]).store(frequencies_hz[k], std::memory_order_relaxed);
+    }
+  });
+  return true;
+}
+
+bool Segment::take_published_frequencies(std::uint32_t worker, std::uint64_t& taken_generation,
+                                         std::span<double> scratch) const noexcept {
+  const WorkerSlot& s = slot(worker);
+  if (scratch.size() != s.oscillator_count) return false;
+  double* staged = staged_frequencies(worker);
+  return read_seqlocked(s.frequency_generation, taken_generation, [&] {
+    for (std::size_t k = 0; k < scratch.size(); ++k) {
+      scratch[k] = std::atomic_ref<double>(staged[k]).load(std::memory_order_relaxed);
+    }
+  });
 }
 
 int Segment::descriptor() const noexcept {

@@ -6,6 +6,7 @@
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -15,6 +16,45 @@
 #include "shared/spsc_ring.h"
 
 namespace synthfarm {
+
+// The two halves of the seqlock over a worker's part of the staging table
+// (WorkerSlot::frequency_generation), generic over the copy so that each half's decision can
+// be tested on its own. The data must be accessed through atomics (relaxed is enough).
+//
+// Writer: one thread only. RT-safe (stores only); never waits for a reader. `write` stores the
+// data; the generation is odd while it does.
+template <typename WriteFn>
+void write_seqlocked(std::atomic<std::uint64_t>& generation, WriteFn&& write) noexcept {
+  // Relaxed: only this thread writes the generation.
+  const std::uint64_t before = generation.load(std::memory_order_relaxed);
+  generation.store(before + 1, std::memory_order_relaxed);  // odd: writing
+  // Release fence: pairs with the acquire fence in read_seqlocked. A reader that loads any
+  // value `write` stores also sees the odd generation above when it re-checks.
+  std::atomic_thread_fence(std::memory_order_release);
+  write();
+  // Release: pairs with read_seqlocked's acquire load; a reader that sees this generation
+  // sees all that `write` stored.
+  generation.store(before + 2, std::memory_order_release);
+}
+
+// Reader: RT-safe; never waits. When the generation is even and not `taken_generation`, runs
+// `copy`, then returns true (and sets `taken_generation`) only if the generation did not
+// change meanwhile. False: nothing new, the writer is busy, or the copy may be torn; whatever
+// `copy` produced must then be ignored, and the reader looks again later.
+template <typename CopyFn>
+bool read_seqlocked(const std::atomic<std::uint64_t>& generation, std::uint64_t& taken_generation,
+                    CopyFn&& copy) noexcept {
+  // Acquire: pairs with write_seqlocked's final release store.
+  const std::uint64_t seen = generation.load(std::memory_order_acquire);
+  if (seen == taken_generation || seen % 2 != 0) return false;
+  copy();
+  // Acquire fence: pairs with write_seqlocked's release fence, so that if the copy read
+  // anything a newer write stored, the load below sees that write's odd generation (or later).
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (generation.load(std::memory_order_relaxed) != seen) return false;  // torn
+  taken_generation = seen;
+  return true;
+}
 
 // A mapped segment. Move-only; unmaps on destruction. Thread: any non-real-time thread
 // constructs it; the accessors are RT-safe.
@@ -60,6 +100,26 @@ class Segment {
   }
   const SegmentGeometry& geometry() const noexcept { return geometry_; }
 
+  // The reseed hand-over: the control thread publishes a worker's new frequencies in its part
+  // of the staging table; the worker copies them out at a block boundary. A seqlock
+  // (WorkerSlot::frequency_generation) makes the copy all-or-nothing without either side
+  // waiting for the other.
+  //
+  // Thread: the coordinator's control thread, the only writer. RT-safe (stores only): it never
+  // waits for the worker; a copy it overlaps is thrown away by the worker and retried.
+  // Returns false, and publishes nothing, when `frequencies_hz` is not one per oscillator of
+  // the worker's group.
+  bool publish_frequencies(std::uint32_t worker,
+                           std::span<const double> frequencies_hz) const noexcept;
+
+  // Thread: the worker's render loop. RT-safe: no allocation, lock or syscall; copies at most
+  // its own group. When a complete publication newer than `taken_generation` is there and was
+  // not rewritten during the copy, fills `scratch` (one entry per oscillator of the group)
+  // with it, sets `taken_generation` and returns true. Otherwise returns false and `scratch`
+  // holds nothing usable: nothing new, or the writer was busy (look again next block).
+  bool take_published_frequencies(std::uint32_t worker, std::uint64_t& taken_generation,
+                                  std::span<double> scratch) const noexcept;
+
  private:
   Segment(boost::interprocess::mapped_region region, SegmentGeometry geometry,
           std::optional<boost::interprocess::shared_memory_object> memory = std::nullopt)
@@ -69,6 +129,11 @@ class Segment {
                                         std::string& error);
   void* base() const noexcept { return region_.get_address(); }
   char* byte(std::uint64_t offset) const noexcept { return static_cast<char*>(base()) + offset; }
+  // The worker's part of the staging table; only ever accessed through std::atomic_ref.
+  double* staged_frequencies(std::uint32_t worker) const noexcept {
+    return reinterpret_cast<double*>(byte(geometry_.staging_table_offset)) +
+           slot(worker).first_oscillator;
+  }
 
   boost::interprocess::mapped_region region_;
   SegmentGeometry geometry_;

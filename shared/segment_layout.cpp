@@ -25,8 +25,9 @@ SegmentGeometry compute_segment_geometry(std::uint32_t worker_count, std::uint32
   geometry.ring_bytes =
       round_up_to_cache_line(std::uint64_t{ring_frames} * channels * sizeof(float));
   geometry.frequency_table_offset = geometry.rings_offset + geometry.ring_bytes * worker_count;
-  geometry.segment_bytes =
-      round_up_to_cache_line(geometry.frequency_table_offset + oscillator_total * sizeof(double));
+  const std::uint64_t table_bytes = round_up_to_cache_line(oscillator_total * sizeof(double));
+  geometry.staging_table_offset = geometry.frequency_table_offset + table_bytes;
+  geometry.segment_bytes = geometry.staging_table_offset + table_bytes;
   return geometry;
 }
 
@@ -68,6 +69,10 @@ std::string check_segment_header(const SegmentHeader& header, std::uint64_t mapp
   if (header.frequency_table_offset != geometry.frequency_table_offset) {
     return field_mismatch("frequency_table_offset", header.frequency_table_offset,
                           geometry.frequency_table_offset);
+  }
+  if (header.staging_table_offset != geometry.staging_table_offset) {
+    return field_mismatch("staging_table_offset", header.staging_table_offset,
+                          geometry.staging_table_offset);
   }
   if (mapped_bytes < geometry.segment_bytes) {
     return field_mismatch("mapped size", mapped_bytes, geometry.segment_bytes);

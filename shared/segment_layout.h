@@ -4,7 +4,7 @@
 // A plain, checked struct: no pointers and no std:: containers, only fixed-size fields, byte
 // offsets from the start of the segment and lock-free std::atomic integers. The coordinator
 // creates and initialises it; each worker attaches, verifies the header and then touches only
-// its own slot, its own ring and the read-only frequency table.
+// its own slot, its own ring, the read-only frequency table and its part of the staging table.
 //
 // Cross-process atomics: on Linux x86-64 and aarch64 a lock-free std::atomic is a plain
 // instruction on the memory it names (address-free, as [atomics.lockfree] asks of lock-free
@@ -16,15 +16,19 @@
 #include <cstdint>
 #include <string>
 
+#include "shared/duration_histogram.h"
+
 namespace synthfarm {
 
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 static_assert(std::atomic<std::int32_t>::is_always_lock_free);
 static_assert(std::atomic<float>::is_always_lock_free);
+// The staging table's entries are plain doubles read and written through std::atomic_ref.
+static_assert(std::atomic_ref<double>::is_always_lock_free);
 
 inline constexpr std::uint64_t kSegmentMagic = 0x4d52414648544e59ull;  // "YNTHFARM"
-inline constexpr std::uint32_t kLayoutVersion = 3;
+inline constexpr std::uint32_t kLayoutVersion = 4;
 inline constexpr std::size_t kCacheLineBytes = 64;
 inline constexpr std::uint32_t kMaxWorkers = 256;
 inline constexpr std::uint32_t kMaxChannels = 64;
@@ -58,6 +62,9 @@ struct alignas(kCacheLineBytes) SegmentHeader {
   std::uint32_t fill_target_frames;  // a worker renders ahead until its ring holds this many
   std::int32_t coordinator_pid;
   std::uint64_t frequency_table_offset;  // bytes; doubles in Hz, all workers' groups in order
+  // Bytes; doubles in Hz laid out like the frequency table: where the control thread publishes
+  // a worker's new frequencies (FIFO `reseed`) for it to take at a block boundary.
+  std::uint64_t staging_table_offset;
   std::uint64_t oscillator_total;
   std::uint32_t kernel;  // KernelKind, chosen by the coordinator
   std::uint32_t reserved = 0;
@@ -76,8 +83,6 @@ struct alignas(kCacheLineBytes) WorkerSlot {
   std::uint64_t ring_offset;  // bytes from the segment start; interleaved float32 frames
   std::uint64_t first_oscillator;
   std::uint32_t oscillator_count;
-  std::atomic<float> feedback{0.0f};  // pyo's feedback, clipped to [0, 1] by the kernel
-  std::atomic<float> mul{1.0f};       // per-oscillator gain
 
   // Producer side: written by the worker.
   alignas(kCacheLineBytes) std::atomic<std::uint64_t> write_pos{0};  // frames ever written
@@ -86,6 +91,9 @@ struct alignas(kCacheLineBytes) WorkerSlot {
   std::atomic<std::int32_t> worker_pid{0};
   std::atomic<std::uint32_t> attached{0};
   WakeWord data_ready;  // an offline consumer sleeps here until frames arrive
+  // How long each block took to render and write (one record per block; the coordinator's
+  // status and report read it). Segment::create resets it: zeroed memory leaves min_ns at 0.
+  DurationHistogram render_time;
 
   // Consumer side: written by the coordinator's mixer.
   alignas(kCacheLineBytes) std::atomic<std::uint64_t> read_pos{0};  // frames ever consumed
@@ -103,6 +111,16 @@ struct alignas(kCacheLineBytes) WorkerSlot {
   // Control side: written by the coordinator's control thread.
   alignas(kCacheLineBytes) std::atomic<std::uint32_t> requested_state{0};  // RequestedState
   std::atomic<std::uint32_t> exited{0};  // the worker process is gone (set after reaping it)
+  // SineLoop parameters (FIFO `set`), set before the spawn and changed at any time. The worker
+  // compares them with what it plays at every block boundary and glides or ramps to them
+  // (relaxed on both sides: each is a single value with no data behind it).
+  std::atomic<float> feedback{0.0f};  // pyo's feedback, clipped to [0, 1] by the kernel
+  std::atomic<float> mul{1.0f};       // per-oscillator gain
+  // Seqlock over this worker's part of the staging table (Segment::publish_frequencies and
+  // take_published_frequencies): odd while the control thread writes it, even otherwise;
+  // 0 until the first publication. The control thread never waits; a worker that sees it odd,
+  // or changed during its copy, keeps what it plays and looks again at its next block.
+  std::atomic<std::uint64_t> frequency_generation{0};
 };
 
 static_assert(sizeof(SegmentHeader) % kCacheLineBytes == 0);
@@ -110,6 +128,14 @@ static_assert(sizeof(WorkerSlot) % kCacheLineBytes == 0);
 static_assert(offsetof(WorkerSlot, write_pos) % kCacheLineBytes == 0);
 static_assert(offsetof(WorkerSlot, read_pos) % kCacheLineBytes == 0);
 static_assert(offsetof(WorkerSlot, read_pos) - offsetof(WorkerSlot, write_pos) >= kCacheLineBytes);
+// The histogram belongs to the producer's group: after write_pos, wholly before read_pos.
+static_assert(offsetof(WorkerSlot, render_time) > offsetof(WorkerSlot, write_pos));
+static_assert(offsetof(WorkerSlot, render_time) + sizeof(DurationHistogram) <=
+              offsetof(WorkerSlot, read_pos));
+// The control thread's fields share no line with the mixer's or the worker's hot ones.
+static_assert(offsetof(WorkerSlot, requested_state) % kCacheLineBytes == 0);
+static_assert(offsetof(WorkerSlot, frequency_generation) > offsetof(WorkerSlot, requested_state));
+static_assert(offsetof(WorkerSlot, frequency_generation) % alignof(std::uint64_t) == 0);
 
 // Where everything lives inside a segment of a given shape. Both sides compute it; a worker
 // refuses a segment whose header disagrees with what it computes.
@@ -118,6 +144,7 @@ struct SegmentGeometry {
   std::uint64_t rings_offset = 0;
   std::uint64_t ring_bytes = 0;  // per worker, rounded up to a cache line
   std::uint64_t frequency_table_offset = 0;
+  std::uint64_t staging_table_offset = 0;  // same size as the frequency table
   std::uint64_t segment_bytes = 0;
 };
 

@@ -14,6 +14,7 @@
 #include "shared/shared_futex.h"
 #include "worker/fault_injection.h"
 #include "worker/oscillator_bank.h"
+#include "worker/parameter_changes.h"
 #include "worker/parent_watch.h"
 
 namespace synthfarm {
@@ -29,16 +30,14 @@ enum class LoopEnd { kShutdown, kParentGone };
 // inside it only rendering, atomics and futex sleeps. `fault` is the test-only fault switch,
 // read from the environment before the loop (off in normal runs).
 LoopEnd render_until_shutdown(const Segment& segment, std::uint32_t index, pid_t coordinator_pid,
-                              OscillatorBank& group, std::vector<float>& block_buffer,
-                              FaultInjector& fault) {
+                              OscillatorBank& group, ParameterChanges& changes,
+                              std::vector<float>& block_buffer, FaultInjector& fault) {
   SegmentHeader& header = segment.header();
   WorkerSlot& slot = segment.slot(index);
   SpscRing ring = segment.ring(index);
   const std::uint32_t block_frames = header.block_frames;
   const std::uint32_t fill_target = header.fill_target_frames;
   const std::size_t block_samples = std::size_t{block_frames} * header.channels;
-  float feedback = slot.feedback.load(std::memory_order_relaxed);
-  float mul = slot.mul.load(std::memory_order_relaxed);
 
   // Acquire pairs with the coordinator's release stores of these flags.
   const auto shutdown = [&] { return header.shutdown.load(std::memory_order_acquire) != 0; };
@@ -72,11 +71,8 @@ LoopEnd render_until_shutdown(const Segment& segment, std::uint32_t index, pid_t
       if (!coordinator_alive(coordinator_pid)) return LoopEnd::kParentGone;
       continue;
     }
-    // Parameters change only between blocks (relaxed: a single value, no data behind it).
-    const float new_feedback = slot.feedback.load(std::memory_order_relaxed);
-    const float new_mul = slot.mul.load(std::memory_order_relaxed);
-    if (new_feedback != feedback) group.set_feedback(feedback = new_feedback);
-    if (new_mul != mul) group.set_mul(mul = new_mul);
+    // Parameters and frequencies change only between blocks, smoothly (parameter_changes.h).
+    changes.apply_at_block_boundary(group);
 
     const std::uint64_t started_ns = monotonic_ns();
     group.render(block_buffer.data(), block_frames);
@@ -85,6 +81,7 @@ LoopEnd render_until_shutdown(const Segment& segment, std::uint32_t index, pid_t
     const std::uint64_t elapsed_ns = monotonic_ns() - started_ns;
     add_relaxed(slot.render_ns_total, elapsed_ns);  // only this worker writes its counters
     add_relaxed(slot.render_blocks, 1);
+    slot.render_time.record(elapsed_ns);
     notify_sleeper(slot.data_ready);
   }
   return LoopEnd::kShutdown;
@@ -148,10 +145,10 @@ int run_worker(const WorkerArguments& arguments) {
   WorkerSlot& slot = segment->slot(arguments.worker_index);
   const auto frequencies =
       segment->frequencies_hz().subspan(slot.first_oscillator, slot.oscillator_count);
-  OscillatorBank group(frequencies, header.sample_rate_hz,
-                       slot.feedback.load(std::memory_order_relaxed),
-                       slot.mul.load(std::memory_order_relaxed), header.channels,
-                       header.block_frames, static_cast<KernelKind>(header.kernel), *simd);
+  ParameterChanges changes(*segment, arguments.worker_index);
+  OscillatorBank group(frequencies, header.sample_rate_hz, changes.feedback(), changes.mul(),
+                       header.channels, header.block_frames, static_cast<KernelKind>(header.kernel),
+                       *simd);
   std::vector<float> block_buffer(std::size_t{header.block_frames} * header.channels);
 
   slot.worker_pid.store(getpid(), std::memory_order_relaxed);
@@ -160,7 +157,7 @@ int run_worker(const WorkerArguments& arguments) {
   wake_always(segment->header().attach_wake);
 
   switch (render_until_shutdown(*segment, arguments.worker_index, arguments.coordinator_pid, group,
-                                block_buffer, fault)) {
+                                changes, block_buffer, fault)) {
     case LoopEnd::kShutdown:
       return 0;
     case LoopEnd::kParentGone:

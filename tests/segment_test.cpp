@@ -1,0 +1,211 @@
+// Segment (shared/segment.h, shared/segment_layout.h): layout version 4's staging table and
+// render-time histograms, and the seqlock hand-over of a worker's new frequencies (FIFO
+// `reseed`): taken whole and once, never torn, never waited for.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "shared/segment.h"
+#include "shared/segment_layout.h"
+
+namespace synthfarm {
+namespace {
+
+// A segment of `workers` x `per_worker` oscillators in contiguous groups, its name removed at
+// once (nothing is left in /dev/shm, even if the test dies).
+Segment make_segment(std::uint32_t workers, std::uint32_t per_worker) {
+  static int serial = 0;
+  const std::string name =
+      "synthfarm-segment-test-" + std::to_string(getpid()) + "-" + std::to_string(serial++);
+  std::string error;
+  std::optional<Segment> segment =
+      Segment::create(name, workers, 2, 1024, std::uint64_t{workers} * per_worker, error);
+  EXPECT_TRUE(segment) << error;
+  EXPECT_TRUE(Segment::remove_name(name, error)) << error;
+  segment->header().block_frames = 256;  // as the coordinator sets them
+  segment->header().fill_target_frames = 512;
+  for (std::uint32_t w = 0; w < workers; ++w) {
+    segment->slot(w).first_oscillator = std::uint64_t{w} * per_worker;
+    segment->slot(w).oscillator_count = per_worker;
+  }
+  return std::move(*segment);
+}
+
+TEST(SegmentGeometry, PutsTheStagingTableAfterTheFrequencyTableWithTheSameSize) {
+  const SegmentGeometry geometry = compute_segment_geometry(3, 2, 1024, 1001);
+  const std::uint64_t table_bytes = (1001 * 8 + 63) / 64 * 64;  // rounded up to a cache line
+  EXPECT_EQ(geometry.frequency_table_offset, geometry.rings_offset + 3 * geometry.ring_bytes);
+  EXPECT_EQ(geometry.staging_table_offset, geometry.frequency_table_offset + table_bytes);
+  EXPECT_EQ(geometry.segment_bytes, geometry.staging_table_offset + table_bytes);
+  EXPECT_EQ(geometry.staging_table_offset % kCacheLineBytes, 0u);
+}
+
+TEST(SegmentHeader, OfThisBuildPassesAndAnotherStagingOffsetOrVersionIsNamed) {
+  Segment segment = make_segment(2, 10);
+  const std::uint64_t bytes = segment.geometry().segment_bytes;
+  EXPECT_EQ(segment.header().layout_version, 4u);
+  EXPECT_EQ(check_segment_header(segment.header(), bytes), "");
+
+  SegmentHeader& header = segment.header();  // not copyable (atomics): changed and restored
+  header.layout_version = 3;
+  EXPECT_NE(check_segment_header(header, bytes).find("'layout_version' is 3"), std::string::npos);
+  header.layout_version = kLayoutVersion;
+
+  header.staging_table_offset += kCacheLineBytes;
+  const std::string message = check_segment_header(header, bytes);
+  EXPECT_NE(message.find("'staging_table_offset'"), std::string::npos) << message;
+  header.staging_table_offset -= kCacheLineBytes;
+  EXPECT_NE(check_segment_header(segment.header(), bytes - 8).find("mapped size"),
+            std::string::npos);
+}
+
+TEST(Segment, CreateStartsEveryRenderTimeHistogramEmptyWithNoMinimumYet) {
+  Segment segment = make_segment(3, 4);
+  for (std::uint32_t w = 0; w < 3; ++w) {
+    const DurationHistogram& histogram = segment.slot(w).render_time;
+    EXPECT_EQ(histogram.count.load(), 0u);
+    // Zeroed memory would say 0 here, and the first record could never lower it.
+    EXPECT_EQ(histogram.min_ns.load(), UINT64_MAX);
+  }
+  segment.slot(1).render_time.record(12'345);
+  const DurationSummary summary = DurationSummary::read(segment.slot(1).render_time);
+  EXPECT_EQ(summary.count, 1u);
+  EXPECT_EQ(summary.min_ns, 12'345u);
+  EXPECT_EQ(summary.max_ns, 12'345u);
+}
+
+TEST(Segment, TakesAPublishedFrequencyTableOnceAndWhole) {
+  Segment segment = make_segment(2, 5);
+  std::vector<double> scratch(5, -1.0);
+  std::uint64_t taken = 0;
+  EXPECT_FALSE(segment.take_published_frequencies(1, taken, scratch)) << "nothing published";
+
+  const std::vector<double> published{100.0, 200.5, -3.0, 0.0, 44100.25};
+  ASSERT_TRUE(segment.publish_frequencies(1, published));
+  ASSERT_TRUE(segment.take_published_frequencies(1, taken, scratch));
+  EXPECT_EQ(scratch, published);
+  EXPECT_EQ(taken, 2u);
+  EXPECT_FALSE(segment.take_published_frequencies(1, taken, scratch)) << "taken already";
+
+  // Another worker's part of the table and its generation are untouched.
+  std::uint64_t taken_by_0 = 0;
+  EXPECT_FALSE(segment.take_published_frequencies(0, taken_by_0, scratch));
+  ASSERT_TRUE(segment.publish_frequencies(0, std::vector<double>(5, 7.0)));
+  ASSERT_TRUE(segment.take_published_frequencies(0, taken_by_0, scratch));
+  EXPECT_EQ(scratch, std::vector<double>(5, 7.0));
+  EXPECT_FALSE(segment.take_published_frequencies(1, taken, scratch));
+
+  // A worker started later (nothing taken yet) takes the latest publication.
+  std::uint64_t restarted = 0;
+  ASSERT_TRUE(segment.take_published_frequencies(1, restarted, scratch));
+  EXPECT_EQ(scratch, published);
+}
+
+TEST(Segment, LeavesATableThatIsBeingWrittenForTheNextBlock) {
+  Segment segment = make_segment(1, 3);
+  ASSERT_TRUE(segment.publish_frequencies(0, std::vector<double>{1.0, 2.0, 3.0}));
+  std::vector<double> scratch(3);
+  std::uint64_t taken = 0;
+  // The control thread's half-way state: an odd generation. The worker must not take it.
+  segment.slot(0).frequency_generation.store(3);
+  EXPECT_FALSE(segment.take_published_frequencies(0, taken, scratch));
+  EXPECT_EQ(taken, 0u);
+  segment.slot(0).frequency_generation.store(4);
+  EXPECT_TRUE(segment.take_published_frequencies(0, taken, scratch));
+  EXPECT_EQ(taken, 4u);
+}
+
+TEST(Segment, RefusesAPublicationOrAScratchOfTheWrongLength) {
+  Segment segment = make_segment(1, 3);
+  EXPECT_FALSE(segment.publish_frequencies(0, std::vector<double>{1.0, 2.0}));
+  EXPECT_FALSE(segment.publish_frequencies(0, std::vector<double>{1.0, 2.0, 3.0, 4.0}));
+  EXPECT_EQ(segment.slot(0).frequency_generation.load(), 0u) << "nothing was published";
+  ASSERT_TRUE(segment.publish_frequencies(0, std::vector<double>{1.0, 2.0, 3.0}));
+  std::vector<double> short_scratch(2);
+  std::uint64_t taken = 0;
+  EXPECT_FALSE(segment.take_published_frequencies(0, taken, short_scratch));
+  EXPECT_EQ(taken, 0u);
+}
+
+// The seqlock's two decisions, each forced deterministically: a copy during which the
+// generation moved is not taken (and is taken again, whole, later); a writer is odd while
+// it writes and two further on when done.
+TEST(Seqlock, ThrowsAwayACopyDuringWhichAWriteStartedOrFinished) {
+  for (const std::uint64_t during_copy : {std::uint64_t{3}, std::uint64_t{4}}) {
+    SCOPED_TRACE("generation moved to " + std::to_string(during_copy) + " during the copy");
+    std::atomic<std::uint64_t> generation{2};
+    std::uint64_t taken = 0;
+    int copies = 0;
+    EXPECT_FALSE(read_seqlocked(generation, taken, [&] {
+      ++copies;
+      generation.store(during_copy);
+    }));
+    EXPECT_EQ(copies, 1);
+    EXPECT_EQ(taken, 0u) << "a torn copy must not count as taken";
+    generation.store(6);
+    EXPECT_TRUE(read_seqlocked(generation, taken, [&] { ++copies; }));
+    EXPECT_EQ(taken, 6u);
+    EXPECT_FALSE(read_seqlocked(generation, taken, [&] { ++copies; })) << "nothing new";
+    EXPECT_EQ(copies, 2) << "an unchanged generation is not even copied";
+  }
+}
+
+TEST(Seqlock, AWriterIsOddWhileItWritesAndTwoOnWhenDone) {
+  std::atomic<std::uint64_t> generation{4};
+  std::uint64_t seen_during_write = 0;
+  write_seqlocked(generation, [&] { seen_during_write = generation.load(); });
+  EXPECT_EQ(seen_during_write, 5u);
+  EXPECT_EQ(generation.load(), 6u);
+  std::uint64_t taken = 0;
+  int copies = 0;
+  generation.store(7);  // a writer in the middle: no copy at all
+  EXPECT_FALSE(read_seqlocked(generation, taken, [&] { ++copies; }));
+  EXPECT_EQ(copies, 0);
+}
+
+// The control thread republishes back to back while the worker takes: every table the
+// worker accepts must be one whole publication (all entries equal), never a mix of two. The
+// writer starts its next publication the moment it has finished one, so a worker that has
+// just seen a complete table copies it while it is being overwritten from the front. (How
+// often a copy overlaps a write depends on scheduling: the Seqlock tests above force it.)
+TEST(Segment, AWorkerNeverTakesATornTableWhileTheControlThreadRewritesIt) {
+  constexpr std::uint32_t kOscillators = 4096;
+  constexpr std::uint64_t kPublications = 20'000;
+  Segment segment = make_segment(1, kOscillators);
+  const std::vector<double> ones(kOscillators, 1.0);
+  const std::vector<double> twos(kOscillators, 2.0);
+  std::atomic<bool> writer_done{false};
+  std::thread writer([&] {
+    for (std::uint64_t p = 0; p < kPublications; ++p) {
+      segment.publish_frequencies(0, p % 2 == 0 ? ones : twos);
+    }
+    writer_done.store(true, std::memory_order_release);
+  });
+  std::vector<double> scratch(kOscillators);
+  std::uint64_t taken = 0;
+  std::uint64_t takes = 0;
+  bool done = false;
+  while (!done) {
+    done = writer_done.load(std::memory_order_acquire);  // one more look after the last one
+    if (!segment.take_published_frequencies(0, taken, scratch)) continue;
+    ++takes;
+    for (std::uint32_t k = 0; k < kOscillators; ++k) {
+      ASSERT_EQ(scratch[k], scratch[0]) << "a torn table: entry " << k << " of take " << takes;
+    }
+  }
+  writer.join();
+  EXPECT_EQ(taken, 2 * kPublications) << "the last publication is always taken";
+  EXPECT_EQ(scratch, twos);
+  RecordProperty("takes", std::to_string(takes));
+}
+
+}  // namespace
+}  // namespace synthfarm
