@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <climits>
 #include <condition_variable>
@@ -18,6 +19,7 @@
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <variant>
@@ -246,6 +248,12 @@ struct BadCtlLine {
   std::string names;
 };
 
+// For test names and failure messages: the words, not gtest's bytes.
+void PrintTo(const BadCtlLine& line, std::ostream* stream) {
+  *stream << "ctl";
+  for (const std::string& arg : line.args) *stream << " '" << arg << "'";
+}
+
 class ParseCtlCliRejects : public ::testing::TestWithParam<BadCtlLine> {};
 
 TEST_P(ParseCtlCliRejects, WithExitCode2AndAMessageOnStderr) {
@@ -267,7 +275,15 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCtlLine{{"--name", "a", "--control", "/tmp/x", "status"}, "not both"},
                       BadCtlLine{{"--timeout", "0", "status"}, "--timeout"},
                       BadCtlLine{{"--timeout", "soon", "status"}, "--timeout"},
-                      BadCtlLine{{"status\nquit"}, "line break"}));
+                      BadCtlLine{{"status\nquit"}, "line break"}),
+    [](const ::testing::TestParamInfo<BadCtlLine>& param_info) {
+      std::string name = std::to_string(param_info.index);
+      for (const std::string& arg : param_info.param.args) {
+        name += "_";
+        for (const char c : arg) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      }
+      return name;
+    });
 
 // ---------------------------------------------------------------------------------------------
 // No instance
