@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "coordinator/float_wav_file.h"
 #include "shared/shared_futex.h"
 
 namespace synthfarm {
@@ -23,18 +24,13 @@ constexpr std::chrono::milliseconds kRecheck{100};
 std::unique_ptr<OfflineRender> OfflineRender::open(const std::string& path,
                                                    std::uint32_t sample_rate_hz,
                                                    std::uint32_t channels, std::string& error) {
-  SF_INFO info{};
-  info.samplerate = static_cast<int>(sample_rate_hz);
-  info.channels = static_cast<int>(channels);
-  info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
-  SNDFILE* file = sf_open(path.c_str(), SFM_WRITE, &info);
+  std::string reason;
+  SNDFILE* file = create_float_wav(path, sample_rate_hz, channels, reason);
   if (!file) {
-    error = "--output: cannot write '" + path + "': " + sf_strerror(nullptr) +
+    error = "--output: cannot write '" + path + "': " + reason +
             " (does the directory exist and is it writable?)";
     return nullptr;
   }
-  // Keeps the header right after every write, so a killed render still leaves a valid WAV.
-  sf_command(file, SFC_SET_UPDATE_HEADER_AUTO, nullptr, SF_TRUE);
   const int done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   return std::unique_ptr<OfflineRender>(new OfflineRender(path, file, channels, done_fd));
 }

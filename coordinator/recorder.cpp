@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 
+#include "coordinator/float_wav_file.h"
 #include "shared/realtime_counters.h"
 #include "shared/shared_futex.h"
 
@@ -31,23 +32,13 @@ std::uint32_t ring_frames_for(std::uint32_t requested_frames, std::uint32_t samp
 std::unique_ptr<Recorder> Recorder::open(const std::string& path, std::uint32_t sample_rate_hz,
                                          std::uint32_t channels, std::string& error,
                                          RecorderOptions options) {
-  SF_INFO info{};
-  info.samplerate = static_cast<int>(sample_rate_hz);
-  info.channels = static_cast<int>(channels);
-  info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
-  SNDFILE* file = sf_open(path.c_str(), SFM_WRITE, &info);
+  std::string reason;
+  SNDFILE* file = create_float_wav(path, sample_rate_hz, channels, reason);
   if (!file) {
-    error = "--record: cannot write '" + path + "': " + sf_strerror(nullptr) +
+    error = "--record: cannot write '" + path + "': " + reason +
             " (does the directory exist and is it writable? give --record another path)";
     return nullptr;
   }
-  // libsndfile rewrites the header after every sf_write call, so the file on disk is a valid
-  // WAV holding every frame written so far, whatever ends the process (the data is written
-  // first: a kill in between leaves a header that claims a little less, never more). The same
-  // work as SFC_UPDATE_HEADER_NOW after each write, with no call to forget. Measured: ~3 us
-  // per write (seek, header, seek back); at 48 kHz the writer makes ~23 writes per second
-  // (batches of wake_frames), so under 0.01 % of a core.
-  sf_command(file, SFC_SET_UPDATE_HEADER_AUTO, nullptr, SF_TRUE);
   const std::uint32_t ring_frames = ring_frames_for(options.ring_frames, sample_rate_hz);
   std::unique_ptr<Recorder> recorder(
       new Recorder(path, file, channels, ring_frames, std::move(options)));
