@@ -291,7 +291,15 @@ CtlResult send_control_command(const CtlOptions& options) {
                      0};
   }
   std::string line = "reply-to " + reply_path;
-  for (const std::string& word : options.command) line += " " + word;
+  if (options.command.size() >= 2 && options.command[0] == "report") {
+    // The instance writes `report FILE` from its own working directory: a relative path means
+    // this shell's, so it travels absolute (the rest of the line is the path, blanks and all).
+    std::string path = options.command[1];
+    for (std::size_t i = 2; i < options.command.size(); ++i) path += " " + options.command[i];
+    line += " report " + std::filesystem::absolute(path).string();
+  } else {
+    for (const std::string& word : options.command) line += " " + word;
+  }
   line += "\n";
   if (line.size() > PIPE_BUF) {
     return CtlResult{kExitUsage, "",

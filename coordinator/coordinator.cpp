@@ -1,7 +1,9 @@
 #include "coordinator/coordinator.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,9 +23,15 @@
 #include "coordinator/control_fifo.h"
 #include "coordinator/frequency_plan.h"
 #include "coordinator/instance_lock.h"
+#include "coordinator/live_status.h"
 #include "coordinator/mixer.h"
 #include "coordinator/offline_render.h"
+#include "coordinator/realtime_setup.h"
+#include "coordinator/recorder.h"
 #include "coordinator/ring_plan.h"
+#include "coordinator/run_report.h"
+#include "coordinator/run_statistics.h"
+#include "coordinator/worker_commands.h"
 #include "coordinator/worker_launcher.h"
 #include "shared/segment.h"
 #include "shared/shared_futex.h"
@@ -41,6 +49,13 @@ constexpr auto kWorkerGrace = 1000ms;
 constexpr auto kOutputWatchdog = 500ms;
 // How often the control thread checks --duration and due worker replacements.
 constexpr int kControlTickMs = 50;
+// How often the live status or the progress bar is redrawn on a terminal.
+constexpr auto kTerminalRedraw = 250ms;
+// The last line of every answer to `synthfarm ctl` (control_client.h), after the body.
+constexpr const char* kReplyOk = "synthfarm-reply: ok\n";
+constexpr const char* kReplyError = "synthfarm-reply: error\n";
+// How long the control thread waits for a slow `synthfarm ctl` to take a long reply.
+constexpr auto kReplyTimeout = 2s;
 // --on-worker-failure restart: the back-off for a worker that keeps dying.
 constexpr auto kReplacementFirstBackoff = std::chrono::milliseconds(100);
 constexpr auto kReplacementMaxBackoff = std::chrono::milliseconds(5000);
@@ -73,9 +88,11 @@ class CoordinatorRun {
   int run();
 
  private:
+  // Everything up to the end of playing; returns the exit code so far.
+  int start_and_play();
   bool offline() const { return !options_.output_path.empty(); }
   int fail(const std::string& message) {
-    print_error(message);
+    say_error(message);
     return kExitFailure;
   }
   bool open_output(std::string& error);
@@ -83,10 +100,27 @@ class CoordinatorRun {
   bool spawn_workers(std::string& error);
   bool wait_until_attached(std::string& error);
   void wait_for_prefill();
-  void print_startup_report() const;
+  void print_startup_report();
   int control_loop();
   void handle_control_line(std::string_view line, bool too_long, bool& quit);
-  void apply(const ControlCommand& command);
+  // What a command did, for stdout or for the `synthfarm ctl` that asked.
+  struct CommandResult {
+    bool ok = true;
+    std::string text;  // whole lines, each ending in a newline
+    bool log = true;   // also worth a line on stdout when a `ctl` asked (a change, not a query)
+  };
+  CommandResult apply(const ControlCommand& command);
+  CommandResult reseed(std::optional<std::uint32_t> worker, std::uint64_t seed);
+  // Sends a command's result to the reply FIFO of the `synthfarm ctl` that asked.
+  void send_reply(const std::string& reply_path, const CommandResult& result);
+  // Prints on stdout or stderr, first erasing the live status so the two do not mix.
+  void say(std::FILE* stream, const std::string& text);
+  void say_error(const std::string& message) { say(stderr, "synthfarm: " + message + "\n"); }
+  void redraw_terminal(std::chrono::steady_clock::time_point now);
+  void report_output_thread_once();
+  RunStatistics statistics() const;
+  bool write_report(const std::string& path, const std::string& reason,
+                    std::optional<int> exit_code, std::string& error) const;
   // Reaps exited workers and reports them. Returns false when the failure policy says the run
   // must end (--on-worker-failure abort).
   bool reap_workers();
@@ -94,7 +128,7 @@ class CoordinatorRun {
   // its replacement; start_due_replacements() starts it once the mixer has stopped the slot.
   void plan_replacement(const WorkerProcess& worker);
   bool start_due_replacements(std::string& error);
-  void print_status(const char* label) const;
+  std::string format_status(const char* label) const;
   void fade_out_and_stop_output();
   void teardown();
 
@@ -122,6 +156,13 @@ class CoordinatorRun {
   };
   std::vector<Replacement> replacements_;
   std::unique_ptr<Mixer> mixer_;
+  std::unique_ptr<Recorder> recorder_;
+  // Set when stdout is a terminal and --quiet is not given.
+  std::optional<TerminalStatus> terminal_;
+  std::chrono::steady_clock::time_point last_redraw_{};
+  std::string realtime_scheduling_ = "not known yet";
+  std::string memory_ = "not locked (offline)";
+  bool output_thread_reported_ = false;
   bool output_running_ = false;
   bool shutting_down_ = false;
 };
@@ -220,7 +261,7 @@ void CoordinatorRun::wait_for_prefill() {
   }
 }
 
-void CoordinatorRun::print_startup_report() const {
+void CoordinatorRun::print_startup_report() {
   const std::uint64_t total = plan_.frequencies_hz.size();
   std::printf("synthfarm %s: %u workers, %" PRIu64
               " oscillators (pyo SineLoop), feedback %g, mul %g\n",
@@ -244,8 +285,17 @@ void CoordinatorRun::print_startup_report() const {
         "synthfarm: added latency %u frames (%.1f ms): each worker renders 2 buffers "
         "ahead\n",
         rings_.fill_target_frames, 1000.0 * rings_.fill_target_frames / sample_rate_hz_);
+    std::printf("synthfarm: %s\n", memory_.c_str());
   }
-  std::printf("synthfarm: control FIFO %s (%s)\n", fifo_->path().c_str(), kControlHelp);
+  if (recorder_) {
+    std::printf("synthfarm: recording to %s (float32 WAV, %u Hz, %u channels)\n",
+                recorder_->path().c_str(), sample_rate_hz_, options_.channels);
+  }
+  if (!options_.report_path.empty()) {
+    std::printf("synthfarm: report at exit to %s\n", options_.report_path.c_str());
+  }
+  std::printf("synthfarm: control FIFO %s (%s; or synthfarm ctl --name %s COMMAND)\n",
+              fifo_->path().c_str(), kControlHelp, options_.name.c_str());
   for (const auto& worker : workers_) {
     const WorkerGroup& group = groups_[worker.index];
     std::printf("synthfarm: worker %u pid %d plays oscillators %" PRIu64 "-%" PRIu64 "\n",
@@ -255,48 +305,95 @@ void CoordinatorRun::print_startup_report() const {
   std::fflush(stdout);
 }
 
-void CoordinatorRun::print_status(const char* label) const {
-  const MixerStats& stats = mixer_->stats();
-  const std::uint64_t calls = stats.calls.load(std::memory_order_relaxed);
-  const std::uint64_t frames = stats.frames.load(std::memory_order_relaxed);
-  const double period_us = 1e6 * block_frames_ / sample_rate_hz_;
-  const double average_us =
-      calls ? stats.call_ns_total.load(std::memory_order_relaxed) / 1e3 / calls : 0.0;
-  std::printf("%s: seconds=%.3f timeline_frames=%" PRIu64 " callbacks=%" PRIu64
-              " callback_avg_us=%.1f callback_max_us=%.1f period_us=%.1f device_underflows=%" PRIu64
-              " nonfinite_samples=%" PRIu64 " limited_samples=%" PRIu64 "\n",
-              label, static_cast<double>(frames) / sample_rate_hz_, frames, calls, average_us,
-              stats.call_ns_max.load(std::memory_order_relaxed) / 1e3, period_us,
-              stats.device_underflows.load(std::memory_order_relaxed),
-              mixer_->master().nonfinite_samples(), mixer_->master().limited_samples());
+void CoordinatorRun::say(std::FILE* stream, const std::string& text) {
+  if (terminal_) terminal_->clear();
+  std::fputs(text.c_str(), stream);
+  std::fflush(stream);
+}
+
+RunStatistics CoordinatorRun::statistics() const {
+  std::vector<WorkerProcessView> views;
+  views.reserve(workers_.size());
   for (const auto& worker : workers_) {
-    const WorkerSlot& slot = segment_->slot(worker.index);
-    const std::uint64_t blocks = slot.render_blocks.load(std::memory_order_relaxed);
-    const double load = blocks ? 100.0 * slot.render_ns_total.load(std::memory_order_relaxed) /
-                                     (blocks * period_us * 1e3)
-                               : 0.0;
     const char* state = !worker.reaped   ? phase_name(mixer_->phase(worker.index))
                         : shutting_down_ ? "exited"
                                          : "dead";
-    std::printf("%s worker %u: state=%s pid=%d oscillators=%u rendered_frames=%" PRIu64
-                " underrun_frames=%" PRIu64 " late_blocks=%" PRIu64 " discarded_frames=%" PRIu64
-                " render_load=%.1f%%\n",
-                label, worker.index, state, worker.pid, groups_[worker.index].oscillator_count,
-                slot.write_pos.load(std::memory_order_relaxed),
-                slot.underrun_frames.load(std::memory_order_relaxed),
-                slot.late_blocks.load(std::memory_order_relaxed),
-                slot.discarded_frames.load(std::memory_order_relaxed), load);
+    views.push_back({worker.pid, state});
   }
-  std::fflush(stdout);
+  return collect_statistics(*mixer_, *segment_, views);
 }
 
-void CoordinatorRun::apply(const ControlCommand& command) {
+std::string CoordinatorRun::format_status(const char* label) const {
+  const RunStatistics run = statistics();
+  const double period_us = run.period_ns() / 1e3;
+  std::string text;
+  char line[1024];
+  std::snprintf(line, sizeof line,
+                "%s: seconds=%.3f timeline_frames=%" PRIu64 " callbacks=%" PRIu64
+                " callback_avg_us=%.1f callback_p99_us=%.1f callback_max_us=%.1f period_us=%.1f "
+                "device_underflows=%" PRIu64 " nonfinite_samples=%" PRIu64
+                " limited_samples=%" PRIu64 " gain_db=%.2f\n",
+                label, run.seconds(), run.timeline_frames, run.callbacks,
+                run.callback.mean_ns() / 1e3,
+                static_cast<double>(run.callback.quantile_ns(0.99)) / 1e3,
+                static_cast<double>(run.callback.max_ns) / 1e3, period_us, run.device_underflows,
+                run.nonfinite_samples, run.limited_samples, run.gain_db);
+  text += line;
+  if (recorder_) {
+    std::snprintf(line, sizeof line,
+                  "%s recording: path=%s frames_written=%" PRIu64 " frames_dropped=%" PRIu64 "\n",
+                  label, recorder_->path().c_str(), recorder_->frames_written(),
+                  recorder_->frames_dropped());
+    text += line;
+  }
+  for (const WorkerStatistics& worker : run.workers) {
+    const double load =
+        worker.render_time.count ? 100.0 * worker.render_time.mean_ns() / run.period_ns() : 0.0;
+    std::snprintf(
+        line, sizeof line,
+        "%s worker %u: state=%s pid=%d oscillators=%u rendered_frames=%" PRIu64
+        " underrun_frames=%" PRIu64 " late_blocks=%" PRIu64 " discarded_frames=%" PRIu64
+        " render_load=%.1f%% render_max_us=%.1f feedback=%g mul=%g\n",
+        label, worker.index, worker.state.c_str(), worker.pid, worker.oscillators,
+        worker.rendered_frames, worker.underrun_frames, worker.late_blocks, worker.discarded_frames,
+        load, static_cast<double>(worker.render_time.max_ns) / 1e3, worker.feedback, worker.mul);
+    text += line;
+  }
+  return text;
+}
+
+bool CoordinatorRun::write_report(const std::string& path, const std::string& reason,
+                                  std::optional<int> exit_code, std::string& error) const {
+  RunReportContext context;
+  context.options = &options_;
+  context.plan = &plan_;
+  context.output = offline() ? "offline file " + options_.output_path : output_->description();
+  context.added_latency_frames = offline() ? 0 : rings_.fill_target_frames;
+  context.realtime_scheduling = offline() ? "not used (offline)" : realtime_scheduling_;
+  context.memory = memory_;
+  if (recorder_) {
+    context.recording =
+        RunReportContext::Recording{recorder_->path(), recorder_->frames_written(),
+                                    recorder_->frames_dropped(), recorder_->error()};
+  }
+  return write_text_file_atomically(
+      path, format_run_report(context, statistics(), reason, exit_code), error);
+}
+
+CoordinatorRun::CommandResult CoordinatorRun::reseed(std::optional<std::uint32_t> worker,
+                                                     std::uint64_t seed) {
+  reseed_workers(*segment_, worker, seed, options_.freq_min_hz, options_.freq_max_hz);
+  return {true, "control: reseed " + (worker ? std::to_string(*worker) : std::string("all")) + " " +
+                    std::to_string(seed) + "\n"};
+}
+
+CoordinatorRun::CommandResult CoordinatorRun::apply(const ControlCommand& command) {
+  const std::string target = command.worker ? std::to_string(*command.worker) : "all";
   switch (command.verb) {
     case ControlCommand::Verb::kStatus:
-      print_status("status");
-      return;
+      return {true, format_status("status"), false};
     case ControlCommand::Verb::kQuit:
-      return;
+      return {true, "control: quit\n"};
     case ControlCommand::Verb::kStop:
     case ControlCommand::Verb::kPlay: {
       const auto request = command.verb == ControlCommand::Verb::kStop ? RequestedState::kStop
@@ -307,34 +404,130 @@ void CoordinatorRun::apply(const ControlCommand& command) {
         segment_->slot(w).requested_state.store(static_cast<std::uint32_t>(request),
                                                 std::memory_order_release);
       }
-      std::printf("control: %s %s\n", request == RequestedState::kStop ? "stop" : "play",
-                  command.worker ? std::to_string(*command.worker).c_str() : "all");
-      std::fflush(stdout);
-      return;
+      return {true, std::string("control: ") +
+                        (request == RequestedState::kStop ? "stop " : "play ") + target + "\n"};
     }
+    case ControlCommand::Verb::kSet: {
+      for (std::uint32_t w = 0; w < options_.workers; ++w) {
+        if (command.worker && *command.worker != w) continue;
+        set_worker_parameter(*segment_, w, command.parameter, static_cast<float>(command.value));
+      }
+      char value[64];
+      std::snprintf(value, sizeof value, "%g", command.value);
+      return {true, "control: set " + target + " " +
+                        (command.parameter == WorkerParameter::kFeedback ? "feedback " : "mul ") +
+                        value + "\n"};
+    }
+    case ControlCommand::Verb::kGain: {
+      mixer_->master().set_gain_db(command.value);
+      char text[64];
+      std::snprintf(text, sizeof text, "control: gain %g dB\n", command.value);
+      return {true, text};
+    }
+    case ControlCommand::Verb::kReseed:
+      return reseed(command.worker, command.seed);
+    case ControlCommand::Verb::kReport: {
+      std::string error;
+      if (!write_report(command.path, "command", std::nullopt, error)) return {false, error + "\n"};
+      return {true, "control: report written to " + command.path + "\n"};
+    }
+  }
+  return {false, "control: unknown command\n"};
+}
+
+void CoordinatorRun::send_reply(const std::string& reply_path, const CommandResult& result) {
+  // Only into a FIFO of our own user: a path on the control FIFO must never become a way to
+  // overwrite files.
+  struct stat status {};
+  if (lstat(reply_path.c_str(), &status) != 0 || !S_ISFIFO(status.st_mode) ||
+      status.st_uid != geteuid()) {
+    say_error("control: reply-to " + reply_path + " is not a FIFO of this user; no reply sent");
+    return;
+  }
+  const int fd = open(reply_path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    say_error("control: cannot open the reply FIFO " + reply_path + ": " + std::strerror(errno) +
+              " (did synthfarm ctl give up?)");
+    return;
+  }
+  const std::string text = result.text + (result.ok ? kReplyOk : kReplyError);
+  std::size_t sent = 0;
+  const auto deadline = std::chrono::steady_clock::now() + kReplyTimeout;
+  while (sent < text.size()) {
+    const ssize_t written = write(fd, text.data() + sent, text.size() - sent);
+    if (written > 0) {
+      sent += static_cast<std::size_t>(written);
+      continue;
+    }
+    if (written < 0 && errno != EAGAIN && errno != EINTR) break;
+    // The reader is slower than the reply is long (over 64 KiB): wait for room, not forever.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd room{fd, POLLOUT, 0};
+    if (left.count() <= 0 || poll(&room, 1, static_cast<int>(left.count())) <= 0) break;
+  }
+  close(fd);
+  if (sent < text.size()) {
+    say_error("control: the reply to " + reply_path + " was cut short after " +
+              std::to_string(sent) + " of " + std::to_string(text.size()) + " bytes");
   }
 }
 
 void CoordinatorRun::handle_control_line(std::string_view line, bool too_long, bool& quit) {
   if (too_long) {
-    print_error("control: a line longer than " + std::to_string(ControlFifo::kMaxLineBytes) +
-                " bytes was ignored");
+    say_error("control: a line longer than " + std::to_string(ControlFifo::kMaxLineBytes) +
+              " bytes was ignored");
     return;
   }
   if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;  // blank: ignore
+  // `synthfarm ctl` prefixes its command with where the answer goes (control_client.h).
+  std::string reply_path;
+  constexpr std::string_view kReplyTo = "reply-to ";
+  if (line.starts_with(kReplyTo)) {
+    line.remove_prefix(kReplyTo.size());
+    const auto end = line.find(' ');
+    reply_path = std::string(line.substr(0, end));
+    line = end == std::string_view::npos ? std::string_view() : line.substr(end + 1);
+    if (reply_path.empty() || reply_path.front() != '/') {
+      say_error("control: reply-to needs an absolute path of a FIFO; nothing changed");
+      return;
+    }
+  }
   auto parsed = parse_control_line(line, options_.workers);
+  CommandResult result;
   if (auto* message = std::get_if<std::string>(&parsed)) {
-    print_error(*message + "; nothing changed");
-    return;
+    result = {false, *message + "; nothing changed\n"};
+    say_error(*message + "; nothing changed");
+  } else {
+    const auto& command = std::get<ControlCommand>(parsed);
+    result = apply(command);
+    if (command.verb == ControlCommand::Verb::kQuit) quit = true;
+    if (result.ok && (reply_path.empty() || result.log)) say(stdout, result.text);
+    if (!result.ok) say(stderr, "synthfarm: " + result.text);
   }
-  const auto& command = std::get<ControlCommand>(parsed);
-  if (command.verb == ControlCommand::Verb::kQuit) {
-    std::printf("control: quit\n");
-    std::fflush(stdout);
-    quit = true;
-    return;
+  if (!reply_path.empty()) send_reply(reply_path, result);
+}
+
+void CoordinatorRun::report_output_thread_once() {
+  if (output_thread_reported_ || offline() || !mixer_) return;
+  const auto thread = mixer_->output_thread();
+  if (!thread) return;
+  output_thread_reported_ = true;
+  realtime_scheduling_ = describe_thread_scheduling(*thread);
+  say(stdout, "synthfarm: audio thread: " + realtime_scheduling_ + "\n");
+}
+
+void CoordinatorRun::redraw_terminal(std::chrono::steady_clock::time_point now) {
+  if (!terminal_ || now - last_redraw_ < kTerminalRedraw) return;
+  last_redraw_ = now;
+  if (offline()) {
+    terminal_->update_progress(
+        static_cast<double>(mixer_->stats().frames.load(std::memory_order_relaxed)) /
+            sample_rate_hz_,
+        *options_.duration_seconds);
+  } else {
+    terminal_->update_live(statistics(), 1000.0 * rings_.fill_target_frames / sample_rate_hz_);
   }
-  apply(command);
 }
 
 bool CoordinatorRun::reap_workers() {
@@ -349,19 +542,19 @@ bool CoordinatorRun::reap_workers() {
                              std::to_string(worker.pid) + ") " +
                              describe_wait_status(worker.wait_status);
     if (offline()) {
-      print_error(what);  // the render stops at its next block and says so
+      say_error(what);  // the render stops at its next block and says so
     } else if (options_.on_worker_failure == WorkerFailurePolicy::kRestart) {
       plan_replacement(worker);
       const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(
           replacements_[worker.index].due - std::chrono::steady_clock::now());
-      print_error(what + "; starting a new worker for its oscillators" +
-                  (delay.count() > 0 ? " in " + std::to_string(delay.count()) + " ms" : "") +
-                  " (--on-worker-failure restart)");
+      say_error(what + "; starting a new worker for its oscillators" +
+                (delay.count() > 0 ? " in " + std::to_string(delay.count()) + " ms" : "") +
+                " (--on-worker-failure restart)");
     } else if (options_.on_worker_failure == WorkerFailurePolicy::kAbort) {
-      print_error(what + "; stopping everything (--on-worker-failure abort)");
+      say_error(what + "; stopping everything (--on-worker-failure abort)");
       keep_playing = false;
     } else {
-      print_error(what + "; its oscillators are silent from now on, the others play on");
+      say_error(what + "; its oscillators are silent from now on, the others play on");
     }
   }
   return keep_playing;
@@ -417,8 +610,8 @@ bool CoordinatorRun::start_due_replacements(std::string& error) {
       segment_->slot(w).requested_state.store(static_cast<std::uint32_t>(RequestedState::kPlay),
                                               std::memory_order_release);
     }
-    std::printf("synthfarm: worker %u restarted, pid %d\n", w, worker->pid);
-    std::fflush(stdout);
+    say(stdout, "synthfarm: worker " + std::to_string(w) + " restarted, pid " +
+                    std::to_string(worker->pid) + "\n");
   }
   return true;
 }
@@ -445,9 +638,8 @@ int CoordinatorRun::control_loop() {
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info{};
       if (read(signal_fd_, &info, sizeof info) == sizeof info) {
-        std::printf("synthfarm: %s received; stopping\n",
-                    sigabbrev_np(static_cast<int>(info.ssi_signo)));
-        std::fflush(stdout);
+        say(stdout, std::string("synthfarm: ") + sigabbrev_np(static_cast<int>(info.ssi_signo)) +
+                        " received; stopping\n");
         return kExitOk;
       }
     }
@@ -459,6 +651,8 @@ int CoordinatorRun::control_loop() {
       if (quit) return kExitOk;
     }
     if (!reap_workers()) return kExitFailure;
+    report_output_thread_once();
+    redraw_terminal(std::chrono::steady_clock::now());
     if (!replacements_.empty()) {
       std::string error;
       if (!start_due_replacements(error)) return fail(error);
@@ -511,6 +705,7 @@ void CoordinatorRun::fade_out_and_stop_output() {
 void CoordinatorRun::teardown() {
   shutting_down_ = true;
   if (output_) fade_out_and_stop_output();
+  if (recorder_) recorder_->finish();  // the output no longer calls it
   if (offline_) {
     offline_->request_stop();
     offline_->finish();
@@ -529,8 +724,13 @@ void CoordinatorRun::teardown() {
   fifo_.reset();  // removes the FIFO
 }
 
-int CoordinatorRun::run() {
+int CoordinatorRun::start_and_play() {
   std::string error;
+  // Checked first: a run must not play for an hour and then fail to write what was asked.
+  if (!options_.report_path.empty() &&
+      !check_file_can_be_created(options_.report_path, "--report", error)) {
+    return fail(error);
+  }
   lock_ = InstanceLock::acquire(options_.name, error);
   if (!lock_) return fail(error);
   std::string notice = reclaim_stale_segments();
@@ -538,6 +738,10 @@ int CoordinatorRun::run() {
   if (!notice.empty()) std::fprintf(stderr, "%s", notice.c_str());
 
   if (!open_output(error)) return fail(error);
+  if (!options_.record_path.empty()) {
+    recorder_ = Recorder::open(options_.record_path, sample_rate_hz_, options_.channels, error);
+    if (!recorder_) return fail(error);
+  }
   if (!create_segment(error)) return fail(error);
   fifo_ = ControlFifo::create(options_.control_path, error);
   if (!fifo_) return fail(error);
@@ -547,7 +751,13 @@ int CoordinatorRun::run() {
   segment_name_removed_ = true;
 
   mixer_ = std::make_unique<Mixer>(*segment_, /*limit_output=*/!offline());
+  if (recorder_) mixer_->set_tap(recorder_.get());
+  if (!offline()) {
+    // Everything the callback touches exists now: lock it in memory before it runs.
+    memory_ = lock_memory(&segment_->header(), segment_->geometry().segment_bytes);
+  }
   print_startup_report();
+  if (!options_.quiet && isatty(STDOUT_FILENO)) terminal_.emplace(stdout);
   if (offline()) {
     const auto total_frames =
         static_cast<std::uint64_t>(std::llround(*options_.duration_seconds * sample_rate_hz_));
@@ -557,14 +767,44 @@ int CoordinatorRun::run() {
     if (!output_->start(*mixer_, error)) return fail(error);
     output_running_ = true;
   }
-  const int exit_code = control_loop();
+  return control_loop();
+}
+
+int CoordinatorRun::run() {
+  int exit_code = start_and_play();
   teardown();
-  print_status("final");
+  if (terminal_) terminal_->clear();
+  terminal_.reset();
+  if (!mixer_) return exit_code;  // nothing played: nothing to count or report
+  say(stdout, format_status("final"));
+  if (recorder_) {
+    std::printf("synthfarm: recorded %" PRIu64 " frames (%.3f s) to %s, %" PRIu64
+                " frames dropped\n",
+                recorder_->frames_written(),
+                static_cast<double>(recorder_->frames_written()) / sample_rate_hz_,
+                recorder_->path().c_str(), recorder_->frames_dropped());
+    if (!recorder_->error().empty()) {
+      say_error("--record: " + recorder_->error());
+      exit_code = kExitFailure;
+    } else if (recorder_->frames_dropped() > 0) {
+      say_error("--record: " + std::to_string(recorder_->frames_dropped()) +
+                " frames could not be written in time and are missing from " + recorder_->path() +
+                " (is the disk slow or busy?)");
+    }
+  }
   if (offline_ && exit_code == kExitOk) {
     std::printf("synthfarm: wrote %" PRIu64 " frames (%.3f s) to %s\n", offline_->frames_written(),
                 static_cast<double>(offline_->frames_written()) / sample_rate_hz_,
                 offline_->path().c_str());
-    if (!offline_->error().empty()) return fail(offline_->error());
+    if (!offline_->error().empty()) exit_code = fail(offline_->error());
+  }
+  if (!options_.report_path.empty()) {
+    std::string error;
+    if (write_report(options_.report_path, "exit", exit_code, error)) {
+      std::printf("synthfarm: report written to %s\n", options_.report_path.c_str());
+    } else {
+      exit_code = fail("--report: " + error);
+    }
   }
   std::fflush(stdout);
   return exit_code;

@@ -1,0 +1,58 @@
+#pragma once
+// One reading of everything a running synthfarm counts, for the status command, the live status
+// line and the --report file. The real-time side only counts (mixer, master stage, workers'
+// slots); this copies the counters out on the control thread.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "shared/duration_histogram.h"
+
+namespace synthfarm {
+
+class Mixer;
+class Segment;
+
+// What only the coordinator's control thread knows about a worker process.
+struct WorkerProcessView {
+  int pid = 0;
+  const char* state = "playing";  // playing, stopped, resuming, dead, exited
+};
+
+struct WorkerStatistics {
+  std::uint32_t index = 0;
+  int pid = 0;
+  std::string state;
+  std::uint32_t oscillators = 0;
+  float feedback = 0.0f;
+  float mul = 0.0f;
+  std::uint64_t rendered_frames = 0;
+  std::uint64_t underrun_frames = 0;  // silence played for it
+  std::uint64_t late_blocks = 0;      // callbacks in which it was short
+  std::uint64_t discarded_frames = 0;
+  DurationSummary render_time;  // per block
+};
+
+struct RunStatistics {
+  std::uint32_t sample_rate_hz = 0;
+  std::uint32_t block_frames = 0;  // per callback and per rendered block
+  std::uint64_t timeline_frames = 0;
+  std::uint64_t callbacks = 0;
+  std::uint64_t device_underflows = 0;
+  std::uint64_t nonfinite_samples = 0;
+  std::uint64_t limited_samples = 0;
+  double gain_db = 0.0;
+  DurationSummary callback;
+  std::vector<WorkerStatistics> workers;
+
+  double period_ns() const noexcept { return 1e9 * block_frames / sample_rate_hz; }
+  double seconds() const noexcept { return static_cast<double>(timeline_frames) / sample_rate_hz; }
+};
+
+// Thread: control. Copies the counters (about 5 KB per histogram; allocates).
+RunStatistics collect_statistics(const Mixer& mixer, const Segment& segment,
+                                 std::span<const WorkerProcessView> workers);
+
+}  // namespace synthfarm
