@@ -8,7 +8,7 @@ target_compile_definitions(synthfarm_test_support PUBLIC
 
 foreach(test_name cli_process_test jack_output_test failure_recovery_test resource_abuse_test
                   bad_samples_test worker_failure_test device_list_test control_client_test
-                  everyday_use_test)
+                  everyday_use_test worker_process_test)
   if(NOT EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${test_name}.cpp)
     continue()
   endif()
