@@ -93,6 +93,7 @@ class CoordinatorRun {
   bool offline() const { return !options_.output_path.empty(); }
   int fail(const std::string& message) {
     say_error(message);
+    if (failure_.empty()) failure_ = message;  // the first failure is the cause
     return kExitFailure;
   }
   bool open_output(std::string& error);
@@ -111,8 +112,11 @@ class CoordinatorRun {
   };
   CommandResult apply(const ControlCommand& command);
   CommandResult reseed(std::optional<std::uint32_t> worker, std::uint64_t seed);
-  // Sends a command's result to the reply FIFO of the `synthfarm ctl` that asked.
-  void send_reply(const std::string& reply_path, const CommandResult& result);
+  // The reply FIFO of the `synthfarm ctl` that asked, opened for writing and checked to be a
+  // FIFO of this user; -1 with `error` otherwise.
+  int open_reply_fifo(const std::string& reply_path, std::string& error);
+  // Sends a command's result there and closes `fd`.
+  void send_reply(int fd, const std::string& reply_path, const CommandResult& result);
   // Prints on stdout or stderr, first erasing the live status so the two do not mix.
   void say(std::FILE* stream, const std::string& text);
   void say_error(const std::string& message) { say(stderr, "synthfarm: " + message + "\n"); }
@@ -163,6 +167,9 @@ class CoordinatorRun {
   std::string realtime_scheduling_ = "not known yet";
   std::string memory_ = "not locked (offline)";
   bool output_thread_reported_ = false;
+  std::string failure_;  // the first error message, for the report
+  bool report_path_usable_ = false;
+  std::vector<RunReportContext::Reseed> reseeds_;
   bool output_running_ = false;
   bool shutting_down_ = false;
 };
@@ -315,10 +322,13 @@ RunStatistics CoordinatorRun::statistics() const {
   std::vector<WorkerProcessView> views;
   views.reserve(workers_.size());
   for (const auto& worker : workers_) {
-    const char* state = !worker.reaped   ? phase_name(mixer_->phase(worker.index))
-                        : shutting_down_ ? "exited"
-                                         : "dead";
-    views.push_back({worker.pid, state});
+    // A worker that died while playing stays "dead" in the final status and the report, even
+    // though the run then ended: a batch user must see that its oscillators were lost.
+    const char* state = !worker.reaped              ? phase_name(mixer_->phase(worker.index))
+                        : worker.died_while_playing ? "dead"
+                                                    : "exited";
+    views.push_back({worker.pid, state,
+                     worker.died_while_playing ? describe_wait_status(worker.wait_status) : ""});
   }
   return collect_statistics(*mixer_, *segment_, views);
 }
@@ -371,6 +381,8 @@ bool CoordinatorRun::write_report(const std::string& path, const std::string& re
   context.added_latency_frames = offline() ? 0 : rings_.fill_target_frames;
   context.realtime_scheduling = offline() ? "not used (offline)" : realtime_scheduling_;
   context.memory = memory_;
+  context.reseeds = reseeds_;
+  context.error = failure_;
   if (recorder_) {
     context.recording =
         RunReportContext::Recording{recorder_->path(), recorder_->frames_written(),
@@ -383,6 +395,9 @@ bool CoordinatorRun::write_report(const std::string& path, const std::string& re
 CoordinatorRun::CommandResult CoordinatorRun::reseed(std::optional<std::uint32_t> worker,
                                                      std::uint64_t seed) {
   reseed_workers(*segment_, worker, seed, options_.freq_min_hz, options_.freq_max_hz);
+  reseeds_.push_back({worker ? std::to_string(*worker) : std::string("all"), seed,
+                      static_cast<double>(mixer_->stats().frames.load(std::memory_order_relaxed)) /
+                          sample_rate_hz_});
   return {true, "control: reseed " + (worker ? std::to_string(*worker) : std::string("all")) + " " +
                     std::to_string(seed) + "\n"};
 }
@@ -435,21 +450,30 @@ CoordinatorRun::CommandResult CoordinatorRun::apply(const ControlCommand& comman
   return {false, "control: unknown command\n"};
 }
 
-void CoordinatorRun::send_reply(const std::string& reply_path, const CommandResult& result) {
-  // Only into a FIFO of our own user: a path on the control FIFO must never become a way to
-  // overwrite files.
-  struct stat status {};
-  if (lstat(reply_path.c_str(), &status) != 0 || !S_ISFIFO(status.st_mode) ||
-      status.st_uid != geteuid()) {
-    say_error("control: reply-to " + reply_path + " is not a FIFO of this user; no reply sent");
-    return;
+int CoordinatorRun::open_reply_fifo(const std::string& reply_path, std::string& error) {
+  if (reply_path.empty() || reply_path.front() != '/') {
+    error = "reply-to needs the absolute path of a FIFO";
+    return -1;
   }
-  const int fd = open(reply_path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  // Opened first and checked through the descriptor (no symlink followed, no window between a
+  // check and the open): a path on the control FIFO must never become a way to overwrite a file.
+  const int fd = open(reply_path.c_str(), O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    say_error("control: cannot open the reply FIFO " + reply_path + ": " + std::strerror(errno) +
-              " (did synthfarm ctl give up?)");
-    return;
+    error = "cannot open the reply FIFO " + reply_path + ": " + std::strerror(errno) +
+            " (did synthfarm ctl give up?)";
+    return -1;
   }
+  struct stat status {};
+  if (fstat(fd, &status) != 0 || !S_ISFIFO(status.st_mode) || status.st_uid != geteuid()) {
+    close(fd);
+    error = "reply-to " + reply_path + " is not a FIFO of this user";
+    return -1;
+  }
+  return fd;
+}
+
+void CoordinatorRun::send_reply(int fd, const std::string& reply_path,
+                                const CommandResult& result) {
   const std::string text = result.text + (result.ok ? kReplyOk : kReplyError);
   std::size_t sent = 0;
   const auto deadline = std::chrono::steady_clock::now() + kReplyTimeout;
@@ -482,30 +506,44 @@ void CoordinatorRun::handle_control_line(std::string_view line, bool too_long, b
   if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;  // blank: ignore
   // `synthfarm ctl` prefixes its command with where the answer goes (control_client.h).
   std::string reply_path;
+  int reply_fd = -1;
   constexpr std::string_view kReplyTo = "reply-to ";
   if (line.starts_with(kReplyTo)) {
     line.remove_prefix(kReplyTo.size());
     const auto end = line.find(' ');
     reply_path = std::string(line.substr(0, end));
     line = end == std::string_view::npos ? std::string_view() : line.substr(end + 1);
-    if (reply_path.empty() || reply_path.front() != '/') {
-      say_error("control: reply-to needs an absolute path of a FIFO; nothing changed");
+    std::string error;
+    reply_fd = open_reply_fifo(reply_path, error);
+    if (reply_fd < 0) {
+      say_error("control: " + error + "; nothing changed");
       return;
     }
   }
-  auto parsed = parse_control_line(line, options_.workers);
   CommandResult result;
-  if (auto* message = std::get_if<std::string>(&parsed)) {
-    result = {false, *message + "; nothing changed\n"};
-    say_error(*message + "; nothing changed");
+  if (quit) {
+    // A line read together with an earlier `quit`: not carried out, but answered.
+    result = {false, "control: the instance is quitting; '" + std::string(line) +
+                         "' was not carried out\n"};
   } else {
-    const auto& command = std::get<ControlCommand>(parsed);
-    result = apply(command);
-    if (command.verb == ControlCommand::Verb::kQuit) quit = true;
+    auto parsed = parse_control_line(line, options_.workers);
+    if (auto* message = std::get_if<std::string>(&parsed)) {
+      result = {false, *message + "; nothing changed\n"};
+    } else {
+      const auto& command = std::get<ControlCommand>(parsed);
+      try {
+        result = apply(command);
+      } catch (const std::exception& failure) {
+        // Nothing in apply() should throw; if something does, the instance plays on.
+        result = {false, std::string("control: '") + std::string(line) +
+                             "' failed: " + failure.what() + "\n"};
+      }
+      if (command.verb == ControlCommand::Verb::kQuit) quit = true;
+    }
     if (result.ok && (reply_path.empty() || result.log)) say(stdout, result.text);
     if (!result.ok) say(stderr, "synthfarm: " + result.text);
   }
-  if (!reply_path.empty()) send_reply(reply_path, result);
+  if (reply_fd >= 0) send_reply(reply_fd, reply_path, result);
 }
 
 void CoordinatorRun::report_output_thread_once() {
@@ -538,6 +576,7 @@ bool CoordinatorRun::reap_workers() {
     segment_->slot(worker.index).exited.store(1, std::memory_order_release);
     wake_always(segment_->slot(worker.index).data_ready);  // an offline render may wait on it
     if (shutting_down_) continue;
+    worker.died_while_playing = true;
     const std::string what = "worker " + std::to_string(worker.index) + " (pid " +
                              std::to_string(worker.pid) + ") " +
                              describe_wait_status(worker.wait_status);
@@ -645,9 +684,10 @@ int CoordinatorRun::control_loop() {
     }
     if (fds[1].revents & POLLIN) {
       bool quit = false;
-      fifo_->read_lines([&](std::string_view line, bool too_long) {
-        if (!quit) handle_control_line(line, too_long, quit);
-      });
+      // Lines after a `quit` in the same read are answered (a waiting ctl learns why nothing
+      // happened) but not carried out.
+      fifo_->read_lines(
+          [&](std::string_view line, bool too_long) { handle_control_line(line, too_long, quit); });
       if (quit) return kExitOk;
     }
     if (!reap_workers()) return kExitFailure;
@@ -727,9 +767,9 @@ void CoordinatorRun::teardown() {
 int CoordinatorRun::start_and_play() {
   std::string error;
   // Checked first: a run must not play for an hour and then fail to write what was asked.
-  if (!options_.report_path.empty() &&
-      !check_file_can_be_created(options_.report_path, "--report", error)) {
-    return fail(error);
+  if (!options_.report_path.empty()) {
+    if (!check_file_can_be_created(options_.report_path, "--report", error)) return fail(error);
+    report_path_usable_ = true;
   }
   lock_ = InstanceLock::acquire(options_.name, error);
   if (!lock_) return fail(error);
@@ -775,7 +815,18 @@ int CoordinatorRun::run() {
   teardown();
   if (terminal_) terminal_->clear();
   terminal_.reset();
-  if (!mixer_) return exit_code;  // nothing played: nothing to count or report
+  if (!mixer_) {
+    // Nothing played, so nothing to count; a script that asked for a report still gets one.
+    if (report_path_usable_) {
+      std::string error;
+      if (!write_text_file_atomically(
+              options_.report_path,
+              format_failed_start_report(options_, plan_, failure_, exit_code), error)) {
+        say_error("--report: " + error);
+      }
+    }
+    return exit_code;
+  }
   say(stdout, format_status("final"));
   if (recorder_) {
     std::printf("synthfarm: recorded %" PRIu64 " frames (%.3f s) to %s, %" PRIu64

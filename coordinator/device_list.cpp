@@ -140,7 +140,8 @@ std::string format_device_json(const std::vector<AudioDevice>& devices) {
                     {"preferred_rate_hz", device.preferred_rate_hz},
                     {"default_output", device.default_output}});
   }
-  return list.dump(2) + "\n";
+  // Device names are whatever the driver says: never let a stray byte abort the listing.
+  return list.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string explain_no_devices(std::optional<AudioApi> only) {

@@ -1,11 +1,16 @@
 #include "coordinator/live_status.h"
 
+#include <sys/ioctl.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 
 namespace synthfarm {
 namespace {
+
+// The lines above the worker table: run, callback, column titles.
+constexpr std::size_t kHeaderLines = 3;
 
 std::string printf_string(const char* format, auto... values) {
   char text[256];
@@ -25,12 +30,14 @@ std::vector<std::string> format_live_status(const RunStatistics& now, const RunS
   const double period_ns = now.period_ns();
   const DurationSummary callback = now.callback.since(earlier.callback);
   std::vector<std::string> lines;
+  // Two short lines rather than one long one: the table must fit an 80-column terminal.
   lines.push_back(printf_string(
-      "synthfarm %.1f s | callback avg %.2f%% max %.2f%% of %.2f ms | device underflows %llu | "
-      "latency %.1f ms | gain %.1f dB",
-      now.seconds(), 100.0 * callback.mean_ns() / period_ns,
-      100.0 * static_cast<double>(callback.max_ns) / period_ns, period_ns / 1e6,
-      static_cast<unsigned long long>(now.device_underflows), added_latency_ms, now.gain_db));
+      "synthfarm %.1f s  latency %.1f ms  gain %.1f dB  device underflows %llu", now.seconds(),
+      added_latency_ms, now.gain_db, static_cast<unsigned long long>(now.device_underflows)));
+  lines.push_back(printf_string("callback avg %.2f%% max %.2f%% of the %.2f ms period",
+                                100.0 * callback.mean_ns() / period_ns,
+                                100.0 * static_cast<double>(callback.max_ns) / period_ns,
+                                period_ns / 1e6));
   lines.push_back(printf_string("%7s  %-8s %9s %9s %12s", "worker", "state", "load avg", "load max",
                                 "underruns"));
   std::map<std::string, unsigned> hidden_states;
@@ -43,7 +50,7 @@ std::vector<std::string> format_live_status(const RunStatistics& now, const RunS
     const bool rendered = render.count > 0;
     const double load_avg = rendered ? 100.0 * render.mean_ns() / period_ns : 0.0;
     const double load_max = rendered ? 100.0 * static_cast<double>(render.max_ns) / period_ns : 0.0;
-    if (lines.size() - 2 >= max_worker_lines) {
+    if (lines.size() - kHeaderLines >= max_worker_lines) {
       ++hidden_states[worker.state];
       hidden_max_load = std::max(hidden_max_load, load_max);
       hidden_underruns += worker.underrun_frames;
@@ -102,10 +109,18 @@ void TerminalStatus::update_progress(double done_seconds, double total_seconds) 
 }
 
 void TerminalStatus::draw(const std::vector<std::string>& lines) {
+  // Lines are cut to the terminal's width, read at every redraw (so a resize is followed): a
+  // line that wrapped would take two rows, and going back up by lines would leave one behind.
+  std::size_t width = 0;
+  winsize size{};
+  if (ioctl(fileno(terminal_), TIOCGWINSZ, &size) == 0 && size.ws_col > 1) width = size.ws_col - 1;
   // Back to the first line drawn last time; each line is cleared to its end as it is rewritten
   // and whatever is left below is cleared at the end (the table may have shrunk).
   if (drawn_lines_ > 0) std::fprintf(terminal_, "\033[%zuA", drawn_lines_);
-  for (const std::string& line : lines) std::fprintf(terminal_, "\r\033[K%s\n", line.c_str());
+  for (const std::string& line : lines) {
+    const std::string shown = width && line.size() > width ? line.substr(0, width) : line;
+    std::fprintf(terminal_, "\r\033[K%s\n", shown.c_str());
+  }
   std::fputs("\033[J", terminal_);
   std::fflush(terminal_);
   drawn_lines_ = lines.size();

@@ -1,10 +1,12 @@
 #include "coordinator/run_report.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -43,6 +45,20 @@ nlohmann::json durations_json(const DurationSummary& summary, double period_ns) 
   return json;
 }
 
+// The process's umask, read without changing it (umask() would change it for every thread
+// for a moment). Linux has shown it in /proc/self/status since 4.7; 022 otherwise.
+mode_t current_umask() {
+  std::FILE* status = std::fopen("/proc/self/status", "r");
+  if (status == nullptr) return 022;
+  char line[256];
+  unsigned mask = 022;
+  while (std::fgets(line, sizeof line, status)) {
+    if (std::sscanf(line, "Umask: %o", &mask) == 1) break;
+  }
+  std::fclose(status);
+  return static_cast<mode_t>(mask);
+}
+
 std::string utc_now() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm parts{};
@@ -52,53 +68,86 @@ std::string utc_now() {
   return text;
 }
 
+nlohmann::json configuration_json(const Options& options, const OscillatorPlan& plan,
+                                  std::uint32_t sample_rate_hz, std::uint32_t block_frames) {
+  return {{"workers", options.workers},
+          {"oscillators", plan.frequencies_hz.size()},
+          {"freq_min_hz", options.freq_min_hz},
+          {"freq_max_hz", options.freq_max_hz},
+          {"feedback", options.feedback},
+          {"mul", options.mul},
+          {"seed", plan.seed ? nlohmann::json(*plan.seed) : nlohmann::json()},
+          {"freqs_file", options.freqs_file},
+          {"kernel", kernel_kind_name(options.kernel)},
+          {"simd", options.simd.name},
+          {"sample_rate_hz", sample_rate_hz},
+          {"block_frames", block_frames},
+          {"channels", options.channels},
+          {"audio", audio_api_name(options.audio)},
+          {"output_path", options.output_path},
+          {"record_path", options.record_path},
+          {"duration_seconds",
+           options.duration_seconds ? nlohmann::json(*options.duration_seconds) : nlohmann::json()},
+          {"name", options.name},
+          {"control_path", options.control_path},
+          {"on_worker_failure", failure_policy_name(options.on_worker_failure)}};
+}
+
+std::string dump(const nlohmann::json& report) {
+  // A path may hold bytes that are not UTF-8 (file names are bytes): replace them rather than
+  // throw, so a report is always written.
+  return report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 }  // namespace
+
+std::string format_failed_start_report(const Options& options, const OscillatorPlan& plan,
+                                       const std::string& error, int exit_code) {
+  return dump({{"synthfarm_version", SYNTHFARM_VERSION},
+               {"written_at", utc_now()},
+               {"reason", "exit"},
+               {"exit_code", exit_code},
+               {"played", false},
+               {"error", error},
+               {"configuration",
+                configuration_json(options, plan, options.sample_rate_hz, options.block_frames)}});
+}
 
 std::string format_run_report(const RunReportContext& context, const RunStatistics& statistics,
                               const std::string& reason, std::optional<int> exit_code) {
   const Options& options = *context.options;
   const double period_ns = statistics.period_ns();
-  nlohmann::json configuration = {
-      {"workers", options.workers},
-      {"oscillators", context.plan->frequencies_hz.size()},
-      {"freq_min_hz", options.freq_min_hz},
-      {"freq_max_hz", options.freq_max_hz},
-      {"feedback", options.feedback},
-      {"mul", options.mul},
-      {"seed", context.plan->seed ? nlohmann::json(*context.plan->seed) : nlohmann::json()},
-      {"freqs_file", options.freqs_file},
-      {"kernel", kernel_kind_name(options.kernel)},
-      {"simd", options.simd.name},
-      {"sample_rate_hz", statistics.sample_rate_hz},
-      {"block_frames", statistics.block_frames},
-      {"channels", options.channels},
-      {"audio", audio_api_name(options.audio)},
-      {"output_path", options.output_path},
-      {"record_path", options.record_path},
-      {"duration_seconds",
-       options.duration_seconds ? nlohmann::json(*options.duration_seconds) : nlohmann::json()},
-      {"name", options.name},
-      {"control_path", options.control_path},
-      {"on_worker_failure", failure_policy_name(options.on_worker_failure)}};
+  nlohmann::json reseeds = nlohmann::json::array();
+  for (const RunReportContext::Reseed& reseed : context.reseeds) {
+    reseeds.push_back(
+        {{"workers", reseed.workers}, {"seed", reseed.seed}, {"at_seconds", reseed.at_seconds}});
+  }
+  const nlohmann::json configuration = configuration_json(
+      options, *context.plan, statistics.sample_rate_hz, statistics.block_frames);
   nlohmann::json workers = nlohmann::json::array();
   for (const WorkerStatistics& worker : statistics.workers) {
-    workers.push_back({{"index", worker.index},
-                       {"pid", worker.pid},
-                       {"state", worker.state},
-                       {"oscillators", worker.oscillators},
-                       {"feedback", worker.feedback},
-                       {"mul", worker.mul},
-                       {"rendered_frames", worker.rendered_frames},
-                       {"underrun_frames", worker.underrun_frames},
-                       {"late_blocks", worker.late_blocks},
-                       {"discarded_frames", worker.discarded_frames},
-                       {"render_time", durations_json(worker.render_time, period_ns)}});
+    workers.push_back(
+        {{"index", worker.index},
+         {"pid", worker.pid},
+         {"state", worker.state},
+         {"ended", worker.ended.empty() ? nlohmann::json() : nlohmann::json(worker.ended)},
+         {"oscillators", worker.oscillators},
+         {"feedback", worker.feedback},
+         {"mul", worker.mul},
+         {"rendered_frames", worker.rendered_frames},
+         {"underrun_frames", worker.underrun_frames},
+         {"late_blocks", worker.late_blocks},
+         {"discarded_frames", worker.discarded_frames},
+         {"render_time", durations_json(worker.render_time, period_ns)}});
   }
   nlohmann::json report = {
       {"synthfarm_version", SYNTHFARM_VERSION},
       {"written_at", utc_now()},
       {"reason", reason},
       {"exit_code", exit_code ? nlohmann::json(*exit_code) : nlohmann::json()},
+      {"played", true},
+      {"error", context.error},
+      {"reseeds", reseeds},
       {"configuration", configuration},
       {"output",
        {{"description", context.output},
@@ -124,27 +173,43 @@ std::string format_run_report(const RunReportContext& context, const RunStatisti
   } else {
     report["recording"] = nullptr;
   }
-  return report.dump(2) + "\n";
+  return dump(report);
 }
 
 bool write_text_file_atomically(const std::string& path, const std::string& text,
                                 std::string& error) {
-  const std::string temporary = path + ".tmp-" + std::to_string(getpid());
-  std::FILE* file = std::fopen(temporary.c_str(), "w");
-  if (file == nullptr) {
+  // A fresh, unpredictable temporary name beside the target (mkstemp: O_EXCL, never follows a
+  // planted symlink), synced before the rename so a crash leaves the old file or the new one.
+  std::string temporary = path + ".XXXXXX";
+  const int fd = mkstemp(temporary.data());
+  if (fd < 0) {
     error = "cannot write " + path + ": " + std::strerror(errno);
     return false;
   }
-  const bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size();
-  const int write_errno = errno;
-  if (std::fclose(file) != 0 || !written) {
-    error = "cannot write " + path + ": " + std::strerror(written ? errno : write_errno);
-    std::remove(temporary.c_str());
+  const auto failed = [&](int code) {
+    error = "cannot write " + path + ": " + std::strerror(code);
+    close(fd);
+    unlink(temporary.c_str());
+    return false;
+  };
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t count = write(fd, text.data() + written, text.size() - written);
+    if (count < 0 && errno == EINTR) continue;
+    if (count <= 0) return failed(count < 0 ? errno : EIO);
+    written += static_cast<std::size_t>(count);
+  }
+  // mkstemp creates 0600; a report is an ordinary file: what the umask allows.
+  if (fchmod(fd, 0666 & ~current_umask()) != 0 || fsync(fd) != 0) return failed(errno);
+  if (close(fd) != 0) {
+    const int code = errno;
+    unlink(temporary.c_str());
+    error = "cannot write " + path + ": " + std::strerror(code);
     return false;
   }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     error = "cannot write " + path + ": " + std::strerror(errno);
-    std::remove(temporary.c_str());
+    unlink(temporary.c_str());
     return false;
   }
   return true;

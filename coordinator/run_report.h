@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "coordinator/cli_options.h"
 #include "coordinator/coordinator.h"
@@ -27,12 +28,26 @@ struct RunReportContext {
     std::string error;
   };
   std::optional<Recording> recording;
+  // `reseed` commands so far: after one, configuration.seed no longer says what plays.
+  struct Reseed {
+    std::string workers;  // a worker number or "all"
+    std::uint64_t seed = 0;
+    double at_seconds = 0.0;  // the timeline position when it was asked for
+  };
+  std::vector<Reseed> reseeds;
+  std::string error;  // what a failed run ended with; empty when it did not fail
 };
 
 // Thread: control. The report as JSON text. `reason`: "exit" (with the exit code) or
 // "command" (the FIFO's `report`, while playing).
 std::string format_run_report(const RunReportContext& context, const RunStatistics& statistics,
                               const std::string& reason, std::optional<int> exit_code);
+
+// Thread: main. The report of a run that failed before it played (nothing to count): the
+// configuration, the error and the exit code, so that a script that asked for a report finds
+// one on every exit.
+std::string format_failed_start_report(const Options& options, const OscillatorPlan& plan,
+                                       const std::string& error, int exit_code);
 
 // Thread: control. Writes `text` to `path` through a temporary file beside it and a rename, so
 // a reader never sees half a report. Returns false with `error` (naming the path and why).

@@ -27,6 +27,7 @@ RunStatistics collect_statistics(const Mixer& mixer, const Segment& segment,
     worker.index = w;
     worker.pid = workers[w].pid;
     worker.state = workers[w].state;
+    worker.ended = workers[w].ended;
     worker.oscillators = slot.oscillator_count;
     worker.feedback = slot.feedback.load(std::memory_order_relaxed);
     worker.mul = slot.mul.load(std::memory_order_relaxed);

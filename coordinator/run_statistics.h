@@ -19,12 +19,14 @@ class Segment;
 struct WorkerProcessView {
   int pid = 0;
   const char* state = "playing";  // playing, stopped, resuming, dead, exited
+  std::string ended;              // how a dead worker ended ("was killed by signal 9 ..."), or ""
 };
 
 struct WorkerStatistics {
   std::uint32_t index = 0;
   int pid = 0;
   std::string state;
+  std::string ended;  // how a dead worker ended, or ""
   std::uint32_t oscillators = 0;
   float feedback = 0.0f;
   float mul = 0.0f;

@@ -17,7 +17,8 @@ struct WorkerProcess {
   pid_t pid = -1;
   int pidfd = -1;  // readable when the process has exited
   bool reaped = false;
-  int wait_status = 0;  // as from waitpid, once reaped
+  int wait_status = 0;              // as from waitpid, once reaped
+  bool died_while_playing = false;  // reaped before shutdown: a crash or a kill, not an exit
 };
 
 // synthfarm-worker beside the running executable (/proc/self/exe).

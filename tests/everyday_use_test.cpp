@@ -3,6 +3,7 @@
 // terminal shows (the live status and the offline progress bar, through a pseudo-terminal).
 #include <gtest/gtest.h>
 #include <pty.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,12 +50,19 @@ nlohmann::json read_json(const std::string& path) {
   return nlohmann::json::parse(file);
 }
 
-std::uint64_t underrun_frames_of(const std::string& stdout_text) {
+// Frames a live run did not play as rendered: worker underruns (played as silence) and device
+// underflows (the null clock woke late and skipped a buffer). Either makes the output differ
+// from an offline render, so a run that had any is repeated rather than compared.
+std::uint64_t frames_not_played_as_rendered(const std::string& stdout_text) {
   std::uint64_t total = 0;
-  const std::regex field("final worker [0-9]+: .*underrun_frames=([0-9]+)");
-  for (std::sregex_iterator it(stdout_text.begin(), stdout_text.end(), field), end; it != end;
+  const std::regex worker("final worker [0-9]+: .*underrun_frames=([0-9]+)");
+  for (std::sregex_iterator it(stdout_text.begin(), stdout_text.end(), worker), end; it != end;
        ++it) {
     total += std::stoull((*it)[1]);
+  }
+  std::smatch device;
+  if (std::regex_search(stdout_text, device, std::regex("final: .*device_underflows=([0-9]+)"))) {
+    total += std::stoull(device[1]);
   }
   return total;
 }
@@ -116,8 +124,8 @@ TEST(Recording, HoldsExactlyWhatAnOfflineRenderOfTheSameSeedWrites) {
         std::regex("recorded ([0-9]+) frames .* ([0-9]+) frames dropped"), 1s);
     ASSERT_TRUE(line) << out;
     EXPECT_EQ((*line)[2], "0") << "frames dropped";
-    if (underrun_frames_of(out) > 0) {
-      std::cerr << "attempt " << attempt << ": a worker was late; running again\n";
+    if (frames_not_played_as_rendered(out) > 0) {
+      std::cerr << "attempt " << attempt << ": a worker or the clock was late; running again\n";
       continue;
     }
     const Wav recording = read_wav_or_fail(recorded);
@@ -271,6 +279,53 @@ TEST(Report, AnUnwritableReportPathFailsBeforeAnythingPlays) {
       << run.process().stderr_text();
 }
 
+TEST(Report, AWorkerThatDiedStaysDeadInTheFinalReport) {
+  SynthfarmRun run("report-dead");
+  const std::string report = run.file("dead.json");
+  run.start({"--audio", "null", "--workers", "2", "--sines", "10", "--report", report});
+  const auto workers = run.wait_for_workers(2);
+  ASSERT_EQ(workers.size(), 2u);
+  kill(workers[1], SIGKILL);
+  ASSERT_TRUE(run.process().wait_for_stderr(std::regex("worker 1 .* was killed by signal 9"), 5s));
+  run.send_command("quit");
+  run.expect_exit(0, workers);
+  const nlohmann::json json = read_json(report);
+  EXPECT_EQ(json.at("workers")[0].at("state"), "exited");
+  EXPECT_TRUE(json.at("workers")[0].at("ended").is_null());
+  EXPECT_EQ(json.at("workers")[1].at("state"), "dead");
+  EXPECT_NE(json.at("workers")[1].at("ended").get<std::string>().find("signal 9"),
+            std::string::npos);
+  EXPECT_NE(run.process().stdout_text().find("final worker 1: state=dead"), std::string::npos);
+}
+
+TEST(Report, ARunThatCouldNotStartStillLeavesOneWithTheError) {
+  SynthfarmRun run("report-nostart");
+  const std::string report = run.file("nostart.json");
+  run.start({"--audio", "jack", "--workers", "1", "--sines", "10", "--report", report},
+            {"JACK_DEFAULT_SERVER=synthfarm-no-such-server", "JACK_NO_START_SERVER=1"});
+  run.expect_exit(1, {});
+  const nlohmann::json json = read_json(report);
+  EXPECT_EQ(json.at("exit_code"), 1);
+  EXPECT_EQ(json.at("played"), false);
+  EXPECT_NE(json.at("error").get<std::string>().find("JACK"), std::string::npos) << json;
+  EXPECT_EQ(json.at("configuration").at("workers"), 1);
+}
+
+TEST(Report, APathThatIsNotUtf8IsReportedNotFatal) {
+  SynthfarmRun run("report-bytes");
+  const std::string recorded = run.file("caf\xe9.wav");
+  const std::string report = run.file("bytes.json");
+  run.start({"--audio", "null", "--workers", "1", "--sines", "10", "--duration", "0.3", "--record",
+             recorded, "--report", report});
+  const auto workers = run.wait_for_workers(1);
+  run.expect_exit(0, workers);
+  const nlohmann::json json = read_json(report);
+  // The byte that is not UTF-8 is replaced (U+FFFD), the rest of the path kept.
+  EXPECT_NE(json.at("recording").at("path").get<std::string>().find("caf\xef\xbf\xbd.wav"),
+            std::string::npos);
+  EXPECT_GT(json.at("recording").at("frames_written").get<std::uint64_t>(), 0u);
+}
+
 // --- Parameter changes, heard in a recording
 
 // The recording of a live run equals an offline render of the same seed until the first change
@@ -297,8 +352,8 @@ TEST(ParameterChanges, GainHalvesTheOutputExactlyAndMulZeroSilencesItWithoutACli
     std::this_thread::sleep_for(400ms);
     run.send_command("quit");
     run.expect_exit(0, workers);
-    if (underrun_frames_of(run.process().stdout_text()) > 0) {
-      std::cerr << "attempt " << attempt << ": a worker was late; running again\n";
+    if (frames_not_played_as_rendered(run.process().stdout_text()) > 0) {
+      std::cerr << "attempt " << attempt << ": a worker or the clock was late; running again\n";
       continue;
     }
     const Wav wav = read_wav_or_fail(recorded);
@@ -336,7 +391,7 @@ TEST(ParameterChanges, ReseedMovesAnOscillatorToTheNewSeedsFrequency) {
   const std::string recorded = run.file("reseed.wav");
   // One oscillator on one channel, so the signal's frequency is that oscillator's.
   run.start({"--audio", "null", "--workers", "1", "--sines", "1", "--channels", "1", "--seed", "1",
-             "--feedback", "0", "--record", recorded});
+             "--feedback", "0", "--record", recorded, "--report", run.file("reseed.json")});
   const auto workers = run.wait_for_workers(1);
   std::this_thread::sleep_for(500ms);
   run.send_command("reseed all 2");
@@ -344,6 +399,12 @@ TEST(ParameterChanges, ReseedMovesAnOscillatorToTheNewSeedsFrequency) {
   std::this_thread::sleep_for(500ms);
   run.send_command("quit");
   run.expect_exit(0, workers);
+  // The report says the start seed no longer describes what played last.
+  const nlohmann::json report = read_json(run.file("reseed.json"));
+  ASSERT_EQ(report.at("reseeds").size(), 1u);
+  EXPECT_EQ(report.at("reseeds")[0].at("seed"), 2);
+  EXPECT_EQ(report.at("reseeds")[0].at("workers"), "all");
+  EXPECT_GT(report.at("reseeds")[0].at("at_seconds").get<double>(), 0.1);
   const Wav wav = read_wav_or_fail(recorded);
   const double before_hz = draw_frequencies_hz(1, 1, 400.0, 800.0)[0];
   const double after_hz = draw_frequencies_hz(2, 1, 400.0, 800.0)[0];
@@ -433,15 +494,58 @@ TEST(Ctl, GetsTheAnswerOfARunningInstanceAndItsExitCode) {
   }
 }
 
+TEST(ControlReplies, AReplyPathThatIsNotAFifoOfOursChangesNothing) {
+  SynthfarmRun run("reply-bad");
+  run.start({"--audio", "null", "--workers", "1", "--sines", "10"});
+  const auto workers = run.wait_for_workers(1);
+  const std::string plain_file = run.file("not-a-fifo");
+  std::ofstream(plain_file) << "precious\n";
+  run.send_command("reply-to " + plain_file + " stop 0");
+  EXPECT_TRUE(run.process().wait_for_stderr(std::regex("is not a FIFO of this user; nothing"), 5s))
+      << run.process().stderr_text();
+  run.send_command("reply-to /nonexistent/reply quit");
+  EXPECT_TRUE(run.process().wait_for_stderr(std::regex("cannot open the reply FIFO"), 5s));
+  std::ifstream kept(plain_file);
+  std::string content;
+  std::getline(kept, content);
+  EXPECT_EQ(content, "precious") << "the file was written to";
+  run.send_command("status");
+  EXPECT_TRUE(run.process().wait_for_stdout(std::regex("status worker 0: state=playing"), 5s))
+      << "neither the stop nor the quit may have been carried out";
+  run.send_command("quit");
+  run.expect_exit(0, workers);
+}
+
+TEST(ControlReplies, ALineReadTogetherWithQuitIsAnsweredNotLostOrCarriedOut) {
+  SynthfarmRun run("reply-quit");
+  run.start({"--audio", "null", "--workers", "1", "--sines", "10"});
+  const auto workers = run.wait_for_workers(1);
+  const std::string reply = run.file("late.reply");
+  ASSERT_EQ(mkfifo(reply.c_str(), 0600), 0);
+  const int reply_fd = open(reply.c_str(), O_RDWR | O_NONBLOCK);
+  ASSERT_GE(reply_fd, 0);
+  // Both lines in one write: the coordinator reads them together.
+  run.send_command("quit\nreply-to " + reply + " stop 0");
+  run.expect_exit(0, workers);
+  char buffer[512] = {};
+  const ssize_t got = read(reply_fd, buffer, sizeof buffer - 1);
+  close(reply_fd);
+  ASSERT_GT(got, 0) << "no answer";
+  const std::string answer(buffer, static_cast<std::size_t>(got));
+  EXPECT_NE(answer.find("quitting"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("synthfarm-reply: error"), std::string::npos) << answer;
+}
+
 // --- What a terminal shows
 
 // Runs a program with stdout and stderr on a new pseudo-terminal and collects what it writes.
 class PtyProcess {
  public:
-  explicit PtyProcess(const std::vector<std::string>& argv) {
+  // An 80-column terminal, the narrowest common one.
+  explicit PtyProcess(const std::vector<std::string>& argv, unsigned short columns = 80) {
     winsize size{};
     size.ws_row = 40;
-    size.ws_col = 160;
+    size.ws_col = columns;
     pid_ = forkpty(&master_, nullptr, nullptr, &size);
     if (pid_ == 0) {
       std::vector<char*> args;
@@ -511,11 +615,12 @@ TEST(LiveStatus, IsRedrawnInPlaceOnATerminalAndShowsADeadWorker) {
   ASSERT_TRUE(std::regex_search(start, match, worker_pid));
   const pid_t worker_1 = std::stoi(match[1]);
   // The table: a header line with the callback's load, and one line per worker.
-  ASSERT_TRUE(run.wait_for(std::regex("callback avg [0-9.]+% max [0-9.]+% of 5.33 ms"), 5s))
+  ASSERT_TRUE(
+      run.wait_for(std::regex("callback avg [0-9.]+% max [0-9.]+% of the 5.33 ms period"), 5s))
       << run.text();
   ASSERT_TRUE(run.wait_for(std::regex("\\s1  playing +[0-9.]+% +[0-9.]+% +0"), 5s)) << run.text();
-  // Redrawn in place: the cursor goes back up over the table's lines (2 + 2 workers).
-  ASSERT_TRUE(run.wait_for(std::regex("\033\\[4A"), 5s)) << run.text();
+  // Redrawn in place: the cursor goes back up over the table's lines (3 + 2 workers).
+  ASSERT_TRUE(run.wait_for(std::regex("\033\\[5A"), 5s)) << run.text();
   kill(worker_1, SIGKILL);
   EXPECT_TRUE(run.wait_for(std::regex("\\s1  dead "), 5s)) << run.text();
   // The death message is not overdrawn: it stands on its own line.
@@ -526,6 +631,16 @@ TEST(LiveStatus, IsRedrawnInPlaceOnATerminalAndShowsADeadWorker) {
   ASSERT_EQ(write(fd, "quit\n", 5), 5);
   close(fd);
   EXPECT_EQ(run.wait_exit_code(), 0) << run.text();
+  // Every line the table drew fits the 80 columns: a wrapped line would leave a copy behind at
+  // each redraw.
+  const std::string text = run.text();
+  const std::regex drawn_line("\r\033\\[K([^\r\n]*)\r?\n");
+  int drawn = 0;
+  for (std::sregex_iterator it(text.begin(), text.end(), drawn_line), end; it != end; ++it) {
+    EXPECT_LT((*it)[1].length(), 80) << (*it)[1];
+    ++drawn;
+  }
+  EXPECT_GE(drawn, 5) << "the table was never drawn";
 }
 
 TEST(LiveStatus, QuietDrawsNothing) {
