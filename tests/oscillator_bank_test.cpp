@@ -819,38 +819,144 @@ double peak_frequency_hz(const std::vector<float>& mono) {
   return peaks.empty() ? 0.0 : static_cast<double>(peaks[0]) * kSampleRateHz / kWindow;
 }
 
-TEST_P(SmoothChangesOnTarget, RampsMulOverOneBlockThenRendersExactlyAsABankBuiltWithIt) {
+// Block sizes a worker may be run with: --block's minimum, JACK's usual period, and more.
+constexpr std::uint32_t kRampBlockSizes[] = {16, 64, 256};
+
+// The gain frame n (from 0) of a mul ramp from `from` to `to` is given: linear over the
+// bank's ramp, computed in double.
+double ramp_gain(double from, double to, std::size_t n, std::uint32_t ramp_frames) {
+  return from + (to - from) * static_cast<double>(n + 1) / static_cast<double>(ramp_frames);
+}
+
+// A ramp's frames [first, end) against the same oscillators rendered with mul 1, scaled by
+// gain(n). Tolerance 1e-6: the ramp scales a 20-oscillator sum (|sum| <= 20) by a float32
+// gain <= 0.05, so the result is <= 1 and float32 rounding (of the gain and of the product)
+// is a few ulps of 1 (1.2e-7 each); a gain off by one frame's step of a 0.05 ramp over 480
+// frames moves it by up to 20 * 1e-4 = 2e-3.
+template <typename Gain>
+void expect_scaled(const std::vector<float>& ramp, const std::vector<float>& unit,
+                   std::size_t first, std::size_t end, Gain gain) {
+  for (std::size_t n = first; n < end; ++n) {
+    for (std::size_t c = 0; c < 2; ++c) {
+      ASSERT_NEAR(ramp[n * 2 + c], unit[n * 2 + c] * gain(n), 1e-6)
+          << "frame " << n << " channel " << c;
+    }
+  }
+}
+
+// The ramp's gain moves one way only: estimated frame by frame as ramp / unit where the mul-1
+// signal is large enough (> 0.01) for float32 rounding (relative 1e-7) to be far below one
+// frame's step of the gain (relative >= 1.8e-3 for these ramps).
+void expect_monotonic(const std::vector<float>& ramp, const std::vector<float>& unit,
+                      std::size_t first, std::size_t end, bool rising) {
+  double previous = rising ? -1.0 : 2.0;
+  for (std::size_t n = first; n < end; ++n) {
+    if (std::fabs(unit[n * 2]) <= 0.01f) continue;
+    const double gain = static_cast<double>(ramp[n * 2]) / static_cast<double>(unit[n * 2]);
+    ASSERT_TRUE(rising ? gain > previous : gain < previous)
+        << "frame " << n << ": gain " << gain << " after " << previous;
+    previous = gain;
+  }
+}
+
+// Frames [first_frame, end) of two stereo renders have identical bits.
+void expect_identical_from(const std::vector<float>& actual, const std::vector<float>& expected,
+                           std::size_t first_frame) {
+  const std::vector<float> tail(actual.begin() + first_frame * 2, actual.end());
+  const std::vector<float> expected_tail(expected.begin() + first_frame * 2, expected.end());
+  const Comparison comparison = compare(tail, expected_tail);
+  EXPECT_EQ(comparison.differing_bits, 0u)
+      << "from frame " << first_frame << ": "
+      << describe_difference(comparison, tail, expected_tail, 2);
+}
+
+TEST_P(SmoothChangesOnTarget, RampsMulOver10MsWhateverTheBlockSizeThenRendersAsABankBuiltWithIt) {
   const std::vector<double> frequencies_hz = varied_frequencies(40, 11);
+  constexpr std::size_t kBefore = 3 * 256;  // a whole number of blocks of every size
+  constexpr std::size_t kAfter = 1024;
   for (const KernelKind kernel : kBothKernels) {
     SCOPED_TRACE(std::string(kernel_kind_name(kernel)));
-    for (const double old_mul : {0.005, 0.0}) {
-      SCOPED_TRACE("from mul " + format_number(old_mul));
-      OscillatorBank changed = make_bank(frequencies_hz, 0.1, old_mul, 2, 256, kernel, GetParam());
+    for (const auto& [old_mul, new_mul] :
+         {std::pair{0.005, 0.05}, std::pair{0.0, 0.05}, std::pair{0.05, 0.0}}) {
+      SCOPED_TRACE("mul " + format_number(old_mul) + " -> " + format_number(new_mul));
+      OscillatorBank unit_bank = make_bank(frequencies_hz, 0.1, 1.0, 2, 256, kernel, GetParam());
       OscillatorBank built_with_new =
-          make_bank(frequencies_hz, 0.1, 0.05, 2, 256, kernel, GetParam());
-      render(changed, 3 * 256, 256);
-      render(built_with_new, 3 * 256, 256);
-      changed.ramp_mul_to(0.05);
-      const std::vector<float> ramp = render(changed, 256, 256);
-      const std::vector<float> target = render(built_with_new, 256, 256);
-      // Within the ramp block: frame n at mul old + (new - old)(n + 1)/256, to float32
-      // rounding of a 20-oscillator sum (|sum| <= 20 * 0.05 = 1; 1e-6 is ~8 ulps of 1).
-      for (std::size_t n = 0; n < 256; ++n) {
-        const double mul = old_mul + (0.05 - old_mul) * static_cast<double>(n + 1) / 256.0;
-        for (std::size_t c = 0; c < 2; ++c) {
-          ASSERT_NEAR(ramp[n * 2 + c], target[n * 2 + c] * mul / 0.05, 1e-6)
-              << "frame " << n << " channel " << c;
+          make_bank(frequencies_hz, 0.1, new_mul, 2, 256, kernel, GetParam());
+      const std::uint32_t ramp_frames = unit_bank.mul_ramp_frames();
+      ASSERT_EQ(ramp_frames, 480u) << "10 ms at 48 kHz";
+      render(unit_bank, kBefore, 256);
+      render(built_with_new, kBefore, 256);
+      const std::vector<float> unit = render(unit_bank, ramp_frames, 256);
+      const std::vector<float> expected = render(built_with_new, ramp_frames + kAfter, 256);
+
+      std::vector<float> first_block_size_ramp;
+      for (const std::uint32_t block : kRampBlockSizes) {
+        SCOPED_TRACE("blocks of " + std::to_string(block));
+        OscillatorBank changed =
+            make_bank(frequencies_hz, 0.1, old_mul, 2, 256, kernel, GetParam());
+        render(changed, kBefore, block);
+        changed.ramp_mul_to(new_mul);
+        const std::vector<float> out = render(changed, ramp_frames + kAfter, block);
+        // The ramp: 480 frames, linear from the old mul to the new, however it is cut in blocks.
+        expect_scaled(out, unit, 0, ramp_frames,
+                      [&](std::size_t n) { return ramp_gain(old_mul, new_mul, n, ramp_frames); });
+        expect_monotonic(out, unit, 0, ramp_frames, new_mul > old_mul);
+        // After it, nothing of the old mul or the ramp is left: tolerance 0.
+        expect_identical_from(out, expected, ramp_frames);
+        if (new_mul > 0.0) {
+          EXPECT_GT(rms(out), 0.01);
         }
+        // The same ramp, bit for bit, for every block size.
+        const std::vector<float> ramp(out.begin(), out.begin() + ramp_frames * 2);
+        if (first_block_size_ramp.empty()) first_block_size_ramp = ramp;
+        EXPECT_EQ(compare(ramp, first_block_size_ramp).differing_bits, 0u);
       }
-      // From the next block on, nothing of the old mul or the ramp is left: tolerance 0.
-      const std::vector<float> after =
-          render(changed, 4 * 256, std::array<std::uint32_t, 2>{256, 100});
-      const std::vector<float> expected = render(built_with_new, 4 * 256, 256);
-      const Comparison comparison = compare(after, expected);
-      EXPECT_EQ(comparison.differing_bits, 0u)
-          << describe_difference(comparison, after, expected, 2);
-      EXPECT_GT(rms(after), 0.01);
     }
+  }
+}
+
+TEST_P(SmoothChangesOnTarget, ANewMulDuringARampStartsAFullRampFromWhereTheOldOneHadGot) {
+  const std::vector<double> frequencies_hz = varied_frequencies(40, 12);
+  constexpr std::size_t kFirstRampFrames = 200;
+  for (const KernelKind kernel : kBothKernels) {
+    SCOPED_TRACE(std::string(kernel_kind_name(kernel)));
+    OscillatorBank unit_bank = make_bank(frequencies_hz, 0.1, 1.0, 2, 256, kernel, GetParam());
+    OscillatorBank built_with_new =
+        make_bank(frequencies_hz, 0.1, 0.02, 2, 256, kernel, GetParam());
+    OscillatorBank changed = make_bank(frequencies_hz, 0.1, 0.005, 2, 256, kernel, GetParam());
+    const std::uint32_t ramp_frames = changed.mul_ramp_frames();
+    for (OscillatorBank* bank : {&unit_bank, &built_with_new, &changed}) render(*bank, 512, 64);
+    changed.ramp_mul_to(0.05);
+    std::vector<float> out = render(changed, kFirstRampFrames, 64);
+    changed.ramp_mul_to(0.02);
+    append(out, render(changed, ramp_frames + 512, 64));
+    const std::vector<float> unit = render(unit_bank, kFirstRampFrames + ramp_frames, 64);
+    const double reached = ramp_gain(0.005, 0.05, kFirstRampFrames - 1, ramp_frames);
+    expect_scaled(out, unit, 0, kFirstRampFrames,
+                  [&](std::size_t n) { return ramp_gain(0.005, 0.05, n, ramp_frames); });
+    expect_scaled(out, unit, kFirstRampFrames, kFirstRampFrames + ramp_frames, [&](std::size_t n) {
+      return ramp_gain(reached, 0.02, n - kFirstRampFrames, ramp_frames);
+    });
+    const std::vector<float> expected =
+        render(built_with_new, kFirstRampFrames + ramp_frames + 512, 64);
+    expect_identical_from(out, expected, kFirstRampFrames + ramp_frames);
+  }
+}
+
+TEST_P(SmoothChangesOnTarget, SetMulCancelsARampInProgress) {
+  const std::vector<double> frequencies_hz = varied_frequencies(40, 13);
+  for (const KernelKind kernel : kBothKernels) {
+    SCOPED_TRACE(std::string(kernel_kind_name(kernel)));
+    OscillatorBank changed = make_bank(frequencies_hz, 0.1, 0.005, 2, 256, kernel, GetParam());
+    OscillatorBank built_with_new =
+        make_bank(frequencies_hz, 0.1, 0.03, 2, 256, kernel, GetParam());
+    render(changed, 256, 64);
+    render(built_with_new, 256, 64);
+    changed.ramp_mul_to(0.05);
+    render(changed, 64, 64);
+    render(built_with_new, 64, 64);
+    changed.set_mul(0.03);
+    expect_identical_from(render(changed, 1024, 64), render(built_with_new, 1024, 64), 0);
   }
 }
 
@@ -904,14 +1010,16 @@ struct StepChange {
   double new_value;
 };
 
-// Renders `before` frames, makes the change (smoothly, or as a jump), renders `after` more.
+// Renders `before` frames, makes the change (smoothly, or as a jump), renders `after` more,
+// in blocks of `block_frames`.
 std::vector<float> render_across(const StepChange& change, bool smooth, KernelKind kernel,
-                                 SimdTarget target, std::size_t before, std::size_t after) {
+                                 SimdTarget target, std::size_t before, std::size_t after,
+                                 std::uint32_t block_frames = 256) {
   OscillatorBank bank =
       make_bank(eight_of_pyos_group(), change.feedback, change.mul, 1, 256, kernel, target);
-  std::vector<float> out = render(bank, before, 256);
+  std::vector<float> out = render(bank, before, block_frames);
   (bank.*(smooth ? change.smooth : change.jump))(change.new_value);
-  append(out, render(bank, after, 256));
+  append(out, render(bank, after, block_frames));
   return out;
 }
 
@@ -919,9 +1027,11 @@ std::vector<float> render_across(const StepChange& change, bool smooth, KernelKi
 // does by itself once the change is over. The bound is that steady-state largest step over
 // the 8192 frames after the change has settled: a change that steps faster than the signal's
 // own steepest slope is what is heard as a click. Each case also shows that the bound has
-// teeth: the same change made as a jump (set_mul, set_feedback) breaks it.
-// Measured (all targets, both kernels): mul 0.005 -> 0.05 steps 0.030 (jump 0.171) against
-// 0.040; feedback 0 -> 0.15 steps 0.042 (jump 0.064) against 0.053.
+// teeth: the same change made as a jump (set_mul, set_feedback) breaks it. Both changes take
+// 10 ms whatever the block size, so the bound holds for blocks of 16 (--block's minimum) as
+// for 256. Measured (all targets, both kernels, every block size): mul 0.005 -> 0.05 steps
+// 0.030 (jump 0.171) against 0.040; feedback 0 -> 0.15 steps 0.042 (jump 0.064) against
+// 0.053.
 TEST_P(SmoothChangesOnTarget, MovesTheOutputNoFasterAcrossAChangeThanInSteadyState) {
   constexpr std::size_t kBefore = 4096;
   constexpr std::size_t kChange = 2048;   // from the change until it has settled (>= 10 ms)
@@ -934,17 +1044,92 @@ TEST_P(SmoothChangesOnTarget, MovesTheOutputNoFasterAcrossAChangeThanInSteadySta
           StepChange{"feedback 0 -> 0.15", 0.0, 0.05, &OscillatorBank::glide_feedback_to,
                      &OscillatorBank::set_feedback, 0.15}}) {
       SCOPED_TRACE(change.name);
-      for (const bool smooth : {true, false}) {
-        const std::vector<float> out =
-            render_across(change, smooth, kernel, GetParam(), kBefore, kChange + kSettled);
-        const float around = largest_step(out, 1, 0, kBefore - 256, kBefore + kChange);
-        const float settled = largest_step(out, 1, 0, kBefore + kChange, out.size());
-        if (smooth) {
-          EXPECT_LE(around, settled);
-        } else {
-          EXPECT_GT(around, settled) << "the jump must break the bound, or it tests nothing";
+      for (const std::uint32_t block : kRampBlockSizes) {
+        SCOPED_TRACE("blocks of " + std::to_string(block));
+        for (const bool smooth : {true, false}) {
+          const std::vector<float> out =
+              render_across(change, smooth, kernel, GetParam(), kBefore, kChange + kSettled, block);
+          const float around = largest_step(out, 1, 0, kBefore - 256, kBefore + kChange);
+          const float settled = largest_step(out, 1, 0, kBefore + kChange, out.size());
+          if (smooth) {
+            EXPECT_LE(around, settled);
+          } else {
+            EXPECT_GT(around, settled) << "the jump must break the bound, or it tests nothing";
+          }
         }
       }
+    }
+  }
+}
+
+// The sharpest case for a mul ramp: one slow sine (110 Hz: steepest step 2 pi 110 / 48000 =
+// 0.0144 of its amplitude) faded in from silence. A ramp of N frames adds up to 1/N of the
+// amplitude per step, so anything much shorter than 1 / 0.0144 = 70 frames steps faster than
+// the sine ever does: the old one-block ramp at --block 16 (and at JACK's 64) did. The change
+// comes at eight phases of the sine, an eighth of a period apart. Controls: the jump, and the
+// same ramp made by hand over 16 and over 64 frames, each break the bound at some phase.
+// Measured (all targets, both kernels, every block size and phase): the 10 ms ramp's largest
+// step is 0.00717 against the steady 0.00720 (near its end the ramp moves as the sine itself
+// does); the 64-frame ramp's 0.0105, the 16-frame ramp's 0.0312, the jump's 0.499.
+TEST_P(SmoothChangesOnTarget, FadesASlowSineInFromSilenceNoFasterThanItMovesByItself) {
+  constexpr double kNewMul = 0.5;
+  constexpr std::size_t kPeriodFrames = 436;  // 48000 / 110, rounded down
+  constexpr std::size_t kSettled = 8192;
+  const std::vector<double> one_sine{110.0};
+  // Largest step from just before the change to the first frame after the 10 ms ramp, and
+  // in the steady state after it.
+  const auto steps = [&](const std::vector<float>& out, std::size_t change_frame) {
+    const std::size_t ramp_end = change_frame + 480;
+    return std::pair{largest_step(out, 1, 0, change_frame - 16, ramp_end + 1),
+                     largest_step(out, 1, 0, ramp_end, out.size())};
+  };
+  for (const KernelKind kernel : kBothKernels) {
+    SCOPED_TRACE(std::string(kernel_kind_name(kernel)));
+    // A ramp of `frames` made by hand, one frame per render(), as the old one-block ramp was.
+    const auto largest_excess_of_hand_ramp = [&](std::uint32_t frames) {
+      float excess = -1.0f;
+      for (std::size_t phase = 0; phase < 8; ++phase) {
+        const std::size_t before = 4096 + phase * kPeriodFrames / 8;
+        OscillatorBank bank = make_bank(one_sine, 0.0, 0.0, 1, 256, kernel, GetParam());
+        std::vector<float> out = render(bank, before, 256);
+        for (std::uint32_t n = 1; n <= frames; ++n) {
+          bank.set_mul(kNewMul * n / frames);
+          append(out, render(bank, 1, 1));
+        }
+        append(out, render(bank, 480 + kSettled - frames, 256));
+        const auto [around, settled] = steps(out, before);
+        excess = std::max(excess, around - settled);
+      }
+      return excess;
+    };
+    ASSERT_EQ(make_bank(one_sine, 0.0, 0.0, 1, 256, kernel, GetParam()).mul_ramp_frames(), 480u);
+    EXPECT_GT(largest_excess_of_hand_ramp(16), 0.0f) << "a 16-frame ramp must break the bound";
+    EXPECT_GT(largest_excess_of_hand_ramp(64), 0.0f) << "a 64-frame ramp must break the bound";
+
+    for (const std::uint32_t block : kRampBlockSizes) {
+      SCOPED_TRACE("blocks of " + std::to_string(block));
+      float jump_excess = -1.0f;
+      for (std::size_t phase = 0; phase < 8; ++phase) {
+        const std::size_t before = 4096 + phase * kPeriodFrames / 8;
+        SCOPED_TRACE("change at frame " + std::to_string(before));
+        for (const bool smooth : {true, false}) {
+          OscillatorBank bank = make_bank(one_sine, 0.0, 0.0, 1, 256, kernel, GetParam());
+          std::vector<float> out = render(bank, before, block);
+          if (smooth) {
+            bank.ramp_mul_to(kNewMul);
+          } else {
+            bank.set_mul(kNewMul);
+          }
+          append(out, render(bank, 480 + kSettled, block));
+          const auto [around, settled] = steps(out, before);
+          if (smooth) {
+            EXPECT_LE(around, settled);
+          } else {
+            jump_excess = std::max(jump_excess, around - settled);
+          }
+        }
+      }
+      EXPECT_GT(jump_excess, 0.0f) << "the jump must break the bound, or it tests nothing";
     }
   }
 }

@@ -68,9 +68,15 @@ struct OscillatorBank::State {
   std::uint32_t glide_frames_left = 0;
   std::uint32_t steps_per_glide = 1;
 
-  // mul ramp (ramp_mul_to): applied over the next render() call, then mul = ramp_to.
-  bool mul_ramp_pending = false;
+  // mul ramp (ramp_mul_to): frames ramp_done + 1 ... ramp_frames of the ramp from ramp_from
+  // to ramp_to are still to come; mul holds the gain of the last frame ramped. No ramp while
+  // ramp_done == ramp_frames.
+  float ramp_from = 1.0f;
   float ramp_to = 1.0f;
+  std::uint32_t ramp_frames = 1;  // the ramp's length, fixed by the sample rate
+  std::uint32_t ramp_done = 1;
+
+  bool mul_ramping() const noexcept { return ramp_done < ramp_frames; }
 
   void use_feedback(float clipped) noexcept {
     feedback = clipped;
@@ -81,6 +87,9 @@ struct OscillatorBank::State {
   void store_increments(std::span<const double> frequencies_hz) noexcept;
   // Renders `frames` frames with the feedback in use and `mul_value`, interleaved into `out`.
   void render_span(float* out, std::uint32_t frames, float mul_value) noexcept;
+  // Scales `frames` (<= what is left of the ramp) interleaved frames, rendered with mul 1, by
+  // the ramp's next gains, and moves the ramp on.
+  void apply_mul_ramp(float* out, std::uint32_t frames) noexcept;
 };
 
 namespace {
@@ -113,6 +122,9 @@ OscillatorBank::OscillatorBank(std::span<const double> frequencies_hz, double sa
   s.steps_per_glide = std::max<std::uint32_t>(
       1, static_cast<std::uint32_t>(
              std::lround(kFeedbackGlideSeconds * sample_rate_hz / kFeedbackGlideStepFrames)));
+  s.ramp_frames = std::max<std::uint32_t>(
+      1, static_cast<std::uint32_t>(std::lround(kMulRampSeconds * sample_rate_hz)));
+  s.ramp_done = s.ramp_frames;
 
   // Channel c holds oscillators c, c + channels, ... in index order, padded to whole slots.
   std::vector<std::size_t> per_channel(s.channels, 0);
@@ -174,7 +186,7 @@ void OscillatorBank::set_feedback(double feedback) noexcept {
 }
 
 void OscillatorBank::set_mul(double mul) noexcept {
-  state_->mul_ramp_pending = false;
+  state_->ramp_done = state_->ramp_frames;
   state_->mul = static_cast<float>(mul);
 }
 
@@ -188,8 +200,10 @@ void OscillatorBank::glide_feedback_to(double feedback) noexcept {
 }
 
 void OscillatorBank::ramp_mul_to(double mul) noexcept {
-  state_->ramp_to = static_cast<float>(mul);
-  state_->mul_ramp_pending = true;
+  State& s = *state_;
+  s.ramp_from = s.mul;  // wherever a ramp in progress has got to
+  s.ramp_to = static_cast<float>(mul);
+  s.ramp_done = 0;
 }
 
 bool OscillatorBank::set_frequencies(std::span<const double> frequencies_hz) noexcept {
@@ -212,6 +226,10 @@ bool OscillatorBank::set_frequencies(std::span<const double> frequencies_hz) noe
 
 std::uint32_t OscillatorBank::feedback_glide_steps() const noexcept {
   return state_->steps_per_glide;
+}
+
+std::uint32_t OscillatorBank::mul_ramp_frames() const noexcept {
+  return state_->ramp_frames;
 }
 
 void OscillatorBank::State::store_increments(std::span<const double> frequencies_hz) noexcept {
@@ -247,42 +265,49 @@ void OscillatorBank::State::render_span(float* out, std::uint32_t frames,
   }
 }
 
+void OscillatorBank::State::apply_mul_ramp(float* out, std::uint32_t frames) noexcept {
+  const auto length = static_cast<float>(ramp_frames);  // >= 1
+  for (std::uint32_t n = 0; n < frames; ++n) {
+    ++ramp_done;
+    // lerp is monotonic in t and exact at t = 1: the last frame is at ramp_to exactly.
+    mul = std::lerp(ramp_from, ramp_to, static_cast<float>(ramp_done) / length);
+    float* frame = out + std::size_t{n} * channels;
+    for (std::uint32_t c = 0; c < channels; ++c) frame[c] *= mul;
+  }
+}
+
 void OscillatorBank::render(float* out, std::uint32_t frames) noexcept {
   State& s = *state_;
   frames = std::min(frames, s.max_block_frames);
   if (frames == 0) return;
-  // A mul ramp renders with mul 1 (exact: 1 * y is y) and scales the sums below.
-  const float span_mul = s.mul_ramp_pending ? 1.0f : s.mul;
-  if (s.glide_steps == 0) {
-    s.render_span(out, frames, span_mul);  // the usual case: one span, as always
-  } else {
-    for (std::uint32_t done = 0; done < frames;) {
-      if (s.glide_steps != 0 && s.glide_frames_left == 0) {
-        ++s.glide_step;
-        const bool last_step = s.glide_step == s.glide_steps;
-        const float t = static_cast<float>(s.glide_step) / static_cast<float>(s.glide_steps);
-        // lerp is exact at t = 1 and stays within [from, to]: the feed stays in [0, 512].
-        s.use_feedback(last_step ? s.glide_to : std::lerp(s.glide_from, s.glide_to, t));
-        s.glide_frames_left = kFeedbackGlideStepFrames;
-        if (last_step) s.glide_steps = 0;  // the rest renders at the new feedback, as usual
-      }
-      const std::uint32_t span =
-          s.glide_steps == 0 ? frames - done : std::min(frames - done, s.glide_frames_left);
-      s.render_span(out + std::size_t{done} * s.channels, span, span_mul);
-      s.glide_frames_left -= std::min(span, s.glide_frames_left);
-      done += span;
-    }
+  if (s.glide_steps == 0 && !s.mul_ramping()) {
+    s.render_span(out, frames, s.mul);  // the usual case: one span, as always
+    return;
   }
-  if (s.mul_ramp_pending) {
-    const float from = s.mul;
-    for (std::uint32_t n = 0; n < frames; ++n) {
-      const float t = static_cast<float>(n + 1) / static_cast<float>(frames);
-      const float gain = std::lerp(from, s.ramp_to, t);
-      float* frame = out + std::size_t{n} * s.channels;
-      for (std::uint32_t c = 0; c < s.channels; ++c) frame[c] *= gain;
+  // Spans end where a glide step or the mul ramp ends, so the frames after a ramp render with
+  // the new mul in the kernel, exactly as a bank built with it does.
+  for (std::uint32_t done = 0; done < frames;) {
+    if (s.glide_steps != 0 && s.glide_frames_left == 0) {
+      ++s.glide_step;
+      const bool last_step = s.glide_step == s.glide_steps;
+      const float t = static_cast<float>(s.glide_step) / static_cast<float>(s.glide_steps);
+      // lerp is exact at t = 1 and stays within [from, to]: the feed stays in [0, 512].
+      s.use_feedback(last_step ? s.glide_to : std::lerp(s.glide_from, s.glide_to, t));
+      s.glide_frames_left = kFeedbackGlideStepFrames;
+      if (last_step) s.glide_steps = 0;  // the rest renders at the new feedback, as usual
     }
-    s.mul = s.ramp_to;
-    s.mul_ramp_pending = false;
+    std::uint32_t span = frames - done;
+    if (s.glide_steps != 0) span = std::min(span, s.glide_frames_left);
+    float* span_out = out + std::size_t{done} * s.channels;
+    if (s.mul_ramping()) {
+      span = std::min(span, s.ramp_frames - s.ramp_done);
+      s.render_span(span_out, span, 1.0f);  // exact: 1 * y is y; the ramp scales the sums
+      s.apply_mul_ramp(span_out, span);
+    } else {
+      s.render_span(span_out, span, s.mul);
+    }
+    s.glide_frames_left -= std::min(span, s.glide_frames_left);
+    done += span;
   }
 }
 

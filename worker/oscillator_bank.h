@@ -58,11 +58,14 @@ class OscillatorBank {
   // 2 pi d radians, so its output by at most 2 pi d; a 0 -> 0.5 change in 30 steps (48 kHz)
   // moves it by at most 0.105 per step, against up to 1.57 for the whole change at once.
   void glide_feedback_to(double feedback) noexcept;
-  // mul: over the next render() call, frame n (of N) is scaled by old + (new - old) (n+1)/N,
-  // so the last frame of that call is at the new mul and every later call renders exactly as
-  // a bank built with it. The ramp is applied to the channel sums rendered with mul 1 (no
-  // division, so an old mul of 0 is no special case); inside that one block the result
-  // differs from pyo's per-oscillator product by float32 rounding only.
+  // mul: from the mul in use to the new one over mul_ramp_frames() frames (kMulRampSeconds,
+  // whatever the block size; the ramp runs on across render() calls). Frame n (of N) of the
+  // ramp is scaled by lerp(old, new, (n+1)/N): linear, monotonic, and exactly the new mul at
+  // its last frame, after which every frame renders exactly as in a bank built with it. The
+  // ramp is applied to the channel sums rendered with mul 1 (no division, so an old or new mul
+  // of 0 is no special case); during the ramp the result differs from pyo's per-oscillator
+  // product by float32 rounding only. A new target during a ramp starts a new full-length ramp
+  // from the mul reached so far.
   void ramp_mul_to(double mul) noexcept;
   // Reseed: new frequencies (one per oscillator, in order; any value, as the constructor
   // takes them), effective at the next render(). Phases and last outputs are kept, so each
@@ -74,6 +77,9 @@ class OscillatorBank {
   static constexpr double kFeedbackGlideSeconds = 0.010;
   // Steps of the glide at this bank's sample rate: kFeedbackGlideSeconds in whole steps.
   std::uint32_t feedback_glide_steps() const noexcept;
+  static constexpr double kMulRampSeconds = 0.010;
+  // Frames of a mul ramp at this bank's sample rate: kMulRampSeconds rounded, at least 1.
+  std::uint32_t mul_ramp_frames() const noexcept;
 
   // Thread: the render loop. RT-safe: no allocation, lock or syscall.
   // Writes `frames` (<= max_block_frames) interleaved frames to `out`.
