@@ -3,14 +3,18 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -70,6 +74,62 @@ CtlResult failure(const std::string& message) {
   return CtlResult{kExitFailure, "", "synthfarm ctl: " + message + "\n", 0};
 }
 
+// The reply FIFO's name in `directory`: ctl's pid (for whoever lists the directory) and
+// kReplyNameRandomDigits hex digits drawn from getrandom(), so that no other user can guess
+// it and create it first. Every name has the same length, whatever the digits.
+constexpr std::size_t kReplyNameRandomDigits = 16;
+std::string reply_fifo_path(const std::filesystem::path& directory, const std::string& random) {
+  return (directory / ("synthfarm-ctl-" + std::to_string(getpid()) + "-" + random + ".reply"))
+      .string();
+}
+
+// kReplyNameRandomDigits hex digits from the kernel's random source, or nullopt with `error`.
+std::optional<std::string> random_hex_digits(std::string& error) {
+  std::array<unsigned char, kReplyNameRandomDigits / 2> bytes{};
+  std::size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t count = getrandom(bytes.data() + got, bytes.size() - got, 0);
+    if (count < 0 && errno == EINTR) continue;
+    if (count <= 0) {
+      error = std::string("cannot draw a random name for the reply FIFO (getrandom): ") +
+              std::strerror(errno);
+      return std::nullopt;
+    }
+    got += static_cast<std::size_t>(count);
+  }
+  std::string digits;
+  for (const unsigned char byte : bytes) {
+    constexpr const char* kHex = "0123456789abcdef";
+    digits += kHex[byte >> 4];
+    digits += kHex[byte & 0xf];
+  }
+  return digits;
+}
+
+// "user 'nobody' (uid 65534)", or "uid 65534" when the user database has no name for it.
+std::string describe_user(uid_t uid) {
+  passwd entry{};
+  passwd* found = nullptr;
+  std::array<char, 4096> buffer{};
+  const std::string number = "uid " + std::to_string(uid);
+  if (getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
+    return number;
+  }
+  return "user '" + std::string(found->pw_name) + "' (" + number + ")";
+}
+
+// A control FIFO that another user owns may be that user's trap (anyone can create
+// /tmp/synthfarm-NAME.control first when XDG_RUNTIME_DIR is unset): nothing is sent to it.
+std::optional<std::string> foreign_owner_error(const std::string& control, uid_t owner) {
+  if (owner == geteuid()) return std::nullopt;
+  return "the control FIFO " + control + " belongs to " + describe_user(owner) +
+         ", not to you (uid " + std::to_string(geteuid()) +
+         "): ctl sends it nothing, since its owner would read your commands. If it is a " +
+         "leftover or a trap, have its owner or root remove it; to keep clear of shared " +
+         "directories, set XDG_RUNTIME_DIR, or start synthfarm with --control PATH in a " +
+         "directory only you can write and give ctl the same --control PATH";
+}
+
 // The reply FIFO and what guards it: removed, with SIGINT and SIGTERM unblocked again, however
 // the wait ends.
 class ReplyFifo {
@@ -87,9 +147,10 @@ class ReplyFifo {
   }
 
   // Blocks SIGINT and SIGTERM (they arrive on signal_fd() instead, so that the FIFO is removed
-  // first), then creates and opens the FIFO.
-  bool create(const std::string& path, std::string& error) {
-    path_ = path;
+  // first), then creates the FIFO under a new random name in `directory` and opens it.
+  // mkfifo() refuses a name that exists, so the FIFO is always our own new one; a name that
+  // is taken (by chance or by someone's guess) is drawn again, a few times.
+  bool create(const std::filesystem::path& directory, std::string& error) {
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
@@ -104,36 +165,45 @@ class ReplyFifo {
       error = std::string("cannot create a signalfd: ") + std::strerror(errno);
       return false;
     }
-    if (mkfifo(path.c_str(), 0600) != 0 && !(errno == EEXIST && remove_stale())) {
-      error = "cannot create the reply FIFO " + path + ": " + std::strerror(errno) +
-              " (ctl needs to write in the control FIFO's directory)";
+    constexpr int kNameAttempts = 5;
+    for (int attempt = 0; attempt < kNameAttempts && !created_; ++attempt) {
+      const std::optional<std::string> random = random_hex_digits(error);
+      if (!random) return false;
+      path_ = reply_fifo_path(directory, *random);
+      if (mkfifo(path_.c_str(), 0600) == 0) {
+        created_ = true;
+      } else if (errno != EEXIST) {
+        error = "cannot create the reply FIFO " + path_ + ": " + std::strerror(errno) +
+                " (ctl needs to write in the control FIFO's directory)";
+        return false;
+      }
+    }
+    if (!created_) {
+      error = "cannot create a reply FIFO in " + directory.string() + ": " +
+              std::to_string(kNameAttempts) +
+              " random names in a row were taken; is someone creating files there?";
       return false;
     }
-    created_ = true;
-    fd_ = open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    fd_ = open(path_.c_str(), O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
     if (fd_ < 0) {
-      error = "cannot open the reply FIFO " + path + ": " + std::strerror(errno);
+      error = "cannot open the reply FIFO " + path_ + ": " + std::strerror(errno);
+      return false;
+    }
+    // In a directory others may write to, the name could have been swapped since mkfifo().
+    struct stat status {};
+    if (fstat(fd_, &status) != 0 || !S_ISFIFO(status.st_mode) || status.st_uid != geteuid()) {
+      error = "the reply FIFO " + path_ + " was replaced by something else after ctl made it";
+      created_ = false;  // not ours to remove
       return false;
     }
     return true;
   }
 
+  const std::string& path() const { return path_; }
   int fd() const { return fd_; }
   int signal_fd() const { return signal_fd_; }
 
  private:
-  // A FIFO of ours at our own path was left by an earlier ctl with our pid, killed before it
-  // could clean up: replace it. Anything else stays, and errno says why.
-  bool remove_stale() {
-    struct stat status {};
-    if (lstat(path_.c_str(), &status) != 0) return false;
-    if (!S_ISFIFO(status.st_mode) || status.st_uid != geteuid()) {
-      errno = EEXIST;
-      return false;
-    }
-    return unlink(path_.c_str()) == 0 && mkfifo(path_.c_str(), 0600) == 0;
-  }
-
   std::string path_;
   int fd_ = -1;
   int signal_fd_ = -1;
@@ -141,6 +211,21 @@ class ReplyFifo {
   bool signals_blocked_ = false;
   sigset_t old_mask_{};
 };
+
+// The one line ctl writes: where to reply, then the command.
+std::string control_line(const CtlOptions& options, const std::string& reply_path) {
+  std::string line = "reply-to " + reply_path;
+  if (options.command.size() >= 2 && options.command[0] == "report") {
+    // The instance writes `report FILE` from its own working directory: a relative path means
+    // this shell's, so it travels absolute (the rest of the line is the path, blanks and all).
+    std::string path = options.command[1];
+    for (std::size_t i = 2; i < options.command.size(); ++i) path += " " + options.command[i];
+    line += " report " + std::filesystem::absolute(path).string();
+  } else {
+    for (const std::string& word : options.command) line += " " + word;
+  }
+  return line + "\n";
+}
 
 // Reads what the reply FIFO holds into `received`; true once the last line has arrived.
 bool read_reply(int fd, std::string& received) {
@@ -277,33 +362,26 @@ CtlResult send_control_command(const CtlOptions& options) {
     return failure(control + " is not a FIFO, so no synthfarm listens there; check --control " +
                    "(or --name), and remove the file if nothing needs it");
   }
+  if (const auto error = foreign_owner_error(control, status.st_uid)) return failure(*error);
 
   // Absolute: the coordinator may run in another directory, and insists on it.
   const std::filesystem::path directory =
       std::filesystem::absolute(std::filesystem::path(control)).lexically_normal().parent_path();
-  const std::string reply_path =
-      (directory / ("synthfarm-ctl-" + std::to_string(getpid()) + ".reply")).string();
-  if (reply_path.find_first_of(" \t\n") != std::string::npos) {
+  // Checked before anything is created, with a stand-in for the random digits: every reply
+  // path has the same length, and only the directory can hold a blank.
+  const std::string sample_reply_path =
+      reply_fifo_path(directory, std::string(kReplyNameRandomDigits, '0'));
+  if (sample_reply_path.find_first_of(" \t\n") != std::string::npos) {
     return CtlResult{kExitUsage, "",
-                     "synthfarm ctl: the reply FIFO's path " + reply_path +
+                     "synthfarm ctl: the reply FIFO's directory " + directory.string() +
                          " holds a blank, which the control line cannot carry; move the " +
                          "control FIFO (synthfarm --control PATH) to a directory without one\n",
                      0};
   }
-  std::string line = "reply-to " + reply_path;
-  if (options.command.size() >= 2 && options.command[0] == "report") {
-    // The instance writes `report FILE` from its own working directory: a relative path means
-    // this shell's, so it travels absolute (the rest of the line is the path, blanks and all).
-    std::string path = options.command[1];
-    for (std::size_t i = 2; i < options.command.size(); ++i) path += " " + options.command[i];
-    line += " report " + std::filesystem::absolute(path).string();
-  } else {
-    for (const std::string& word : options.command) line += " " + word;
-  }
-  line += "\n";
-  if (line.size() > PIPE_BUF) {
+  const std::size_t line_bytes = control_line(options, sample_reply_path).size();
+  if (line_bytes > PIPE_BUF) {
     return CtlResult{kExitUsage, "",
-                     "synthfarm ctl: the command line is " + std::to_string(line.size()) +
+                     "synthfarm ctl: the command line is " + std::to_string(line_bytes) +
                          " bytes with its reply path; one write of at most " +
                          std::to_string(PIPE_BUF) +
                          " (PIPE_BUF) is what keeps it whole: shorten the command\n",
@@ -312,7 +390,8 @@ CtlResult send_control_command(const CtlOptions& options) {
 
   ReplyFifo reply;
   std::string error;
-  if (!reply.create(reply_path, error)) return failure(error);
+  if (!reply.create(directory, error)) return failure(error);
+  const std::string line = control_line(options, reply.path());
 
   const int control_fd = open(control.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (control_fd < 0) {
@@ -326,6 +405,17 @@ CtlResult send_control_command(const CtlOptions& options) {
                      " is gone); start one with `" + how_to_start(options) + "`");
     }
     return failure("cannot open the control FIFO " + control + ": " + std::strerror(errno));
+  }
+  // What was opened must be the FIFO checked above, or one as much ours: the path may have
+  // been replaced in between.
+  struct stat opened {};
+  if (fstat(control_fd, &opened) != 0 || !S_ISFIFO(opened.st_mode)) {
+    close(control_fd);
+    return failure(control + " changed while ctl opened it and is no longer a FIFO; try again");
+  }
+  if (const auto owner_error = foreign_owner_error(control, opened.st_uid)) {
+    close(control_fd);
+    return failure(*owner_error);
   }
   const ssize_t written = write(control_fd, line.data(), line.size());
   const int write_errno = errno;

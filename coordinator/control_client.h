@@ -3,8 +3,13 @@
 // the answer and hands it back to main to print.
 //
 // The protocol (the coordinator's side is in coordinator.cpp, handle_control_line):
-//  1. ctl makes a reply FIFO, mode 0600, beside the control FIFO:
-//       <directory of the control FIFO>/synthfarm-ctl-<pid of ctl>.reply
+//  0. The control FIFO must be a FIFO owned by ctl's effective user, checked on the path and
+//     again on what was opened: a FIFO of another user (say one created first at
+//     /tmp/synthfarm-default.control while XDG_RUNTIME_DIR is unset) gets nothing.
+//  1. ctl makes a reply FIFO, mode 0600, beside the control FIFO, under a name no one else can
+//     guess (16 hex digits from getrandom(); mkfifo() refuses a name that exists, and a taken
+//     one is drawn again):
+//       <directory of the control FIFO>/synthfarm-ctl-<pid of ctl>-<16 hex digits>.reply
 //     and opens it O_RDWR | O_NONBLOCK: holding a write end itself, it never sees end-of-file
 //     or POLLHUP while it waits, however often the coordinator opens and closes the FIFO.
 //  2. It opens the control FIFO O_WRONLY | O_NONBLOCK (ENXIO there means no reader: the
@@ -20,9 +25,10 @@
 // failure, or SIGINT/SIGTERM while waiting.
 //
 // Exit codes: 0 the instance answered ok; 1 it answered error, or it could not be reached
-// (no control FIFO, a stale FIFO, not a FIFO), or it did not answer within the timeout; 2 a bad
-// ctl command line (nothing was sent). Interrupted by SIGINT or SIGTERM while waiting, ctl
-// removes its FIFO and then dies of that signal, as the shell expects of a program interrupted.
+// (no control FIFO, a stale FIFO, not a FIFO, another user's FIFO), or it did not answer within
+// the timeout; 2 a bad ctl command line (nothing was sent). Interrupted by SIGINT or SIGTERM
+// while waiting, ctl removes its FIFO and then dies of that signal, as the shell expects of a
+// program interrupted.
 
 #include <string>
 #include <variant>

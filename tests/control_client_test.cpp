@@ -20,6 +20,8 @@
 #include <mutex>
 #include <optional>
 #include <ostream>
+#include <regex>
+#include <set>
 #include <string>
 #include <thread>
 #include <variant>
@@ -75,6 +77,11 @@ std::vector<std::string> files_in(const std::string& directory) {
   return names;
 }
 
+// The reply FIFO's path ctl with `pid` must use in `directory`: the pid, then 16 hex digits.
+std::regex reply_name(const std::string& directory, int pid) {
+  return std::regex(directory + "/synthfarm-ctl-" + std::to_string(pid) + "-[0-9a-f]{16}\\.reply");
+}
+
 // ---------------------------------------------------------------------------------------------
 // A fake synthfarm: owns a control FIFO as the coordinator does (O_RDWR | O_NONBLOCK) and, on a
 // thread, reads one line and answers it through the reply FIFO that line names.
@@ -103,41 +110,62 @@ class FakeInstance {
   FakeInstance(const FakeInstance&) = delete;
   FakeInstance& operator=(const FakeInstance&) = delete;
 
-  // The line ctl wrote (without its newline), once it has come; nullopt after `timeout`.
+  // The first line ctl wrote (without its newline), once it has come; nullopt after `timeout`.
   std::optional<std::string> wait_for_line(std::chrono::milliseconds timeout) {
+    const std::vector<std::string> lines = wait_for_lines(1, timeout);
+    if (lines.empty()) return std::nullopt;
+    return lines.front();
+  }
+  // The first `count` lines, once they have come; fewer after `timeout`.
+  std::vector<std::string> wait_for_lines(std::size_t count, std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
-    if (!changed_.wait_for(lock, timeout, [this] { return line_.has_value(); })) {
-      return std::nullopt;
-    }
-    return line_;
+    changed_.wait_for(lock, timeout, [&] { return lines_.size() >= count; });
+    return lines_;
   }
 
-  // What the fake saw of the reply FIFO when the line came: its mode and whether it was a FIFO.
+  // What the fake saw of the first line's reply FIFO when the line came: its mode, or 0 when
+  // it was not a FIFO.
   mode_t reply_mode() {
     std::lock_guard lock(mutex_);
-    return reply_mode_;
+    return reply_modes_.empty() ? 0 : reply_modes_.front();
+  }
+  std::vector<mode_t> reply_modes() {
+    std::lock_guard lock(mutex_);
+    return reply_modes_;
   }
   std::string reply_path() {
     std::lock_guard lock(mutex_);
-    return reply_path_;
+    return reply_paths_.empty() ? "" : reply_paths_.front();
   }
-  // Whether it got to write its whole answer.
+  std::vector<std::string> reply_paths() {
+    std::lock_guard lock(mutex_);
+    return reply_paths_;
+  }
+  // Whether it got to write its whole answer (to the last line answered).
   bool answered() {
     std::lock_guard lock(mutex_);
     return answered_;
   }
 
  private:
+  // Reads lines until stopped (or 10 s without one) and answers each.
   void serve() {
     std::string received;
-    while (received.find('\n') == std::string::npos) {
+    while (true) {
       pollfd fds[2] = {{fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
       if (poll(fds, 2, 10'000) <= 0 || (fds[1].revents & POLLIN)) return;
       char buffer[8192];
       const ssize_t count = read(fd_, buffer, sizeof buffer);
       if (count > 0) received.append(buffer, static_cast<std::size_t>(count));
+      for (std::size_t end; (end = received.find('\n')) != std::string::npos;) {
+        const std::string line = received.substr(0, end);
+        received.erase(0, end + 1);
+        answer(line);
+      }
     }
-    const std::string line = received.substr(0, received.find('\n'));
+  }
+
+  void answer(const std::string& line) {
     // "reply-to PATH COMMAND..."
     std::string reply_path;
     if (line.rfind("reply-to ", 0) == 0) {
@@ -147,9 +175,9 @@ class FakeInstance {
     const bool is_fifo = lstat(reply_path.c_str(), &status) == 0 && S_ISFIFO(status.st_mode);
     {
       std::lock_guard lock(mutex_);
-      line_ = line;
-      reply_path_ = reply_path;
-      reply_mode_ = is_fifo ? (status.st_mode & 07777) : 0;
+      lines_.push_back(line);
+      reply_paths_.push_back(reply_path);
+      reply_modes_.push_back(is_fifo ? (status.st_mode & 07777) : 0);
     }
     changed_.notify_all();
     if (answer_ == Answer::kNever || !is_fifo) return;
@@ -187,9 +215,9 @@ class FakeInstance {
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::optional<std::string> line_;
-  std::string reply_path_;
-  mode_t reply_mode_ = 0;
+  std::vector<std::string> lines_;
+  std::vector<std::string> reply_paths_;
+  std::vector<mode_t> reply_modes_;
   bool answered_ = false;
 };
 
@@ -340,8 +368,9 @@ TEST(SynthfarmCtl, WritesOneReplyToLineAndPrintsAnOkAnswerOnStdout) {
   auto child = start_ctl({"--control", control, "set", "all", "feedback", "0.2"});
   const auto line = instance.wait_for_line(kExitTimeout);
   ASSERT_TRUE(line) << "no line reached the control FIFO; stderr: " << child->stderr_text();
-  const std::string reply =
-      directory.file("synthfarm-ctl-" + std::to_string(child->pid()) + ".reply");
+  // synthfarm-ctl-<pid>-<16 random hex digits>.reply, beside the control FIFO.
+  const std::string reply = instance.reply_path();
+  EXPECT_TRUE(std::regex_match(reply, reply_name(directory.path(), child->pid()))) << reply;
   EXPECT_EQ(*line, "reply-to " + reply + " set all feedback 0.2");
   EXPECT_EQ(instance.reply_mode(), 0600u) << "the reply FIFO is missing or not private";
   const auto code = child->wait_exit_code(kExitTimeout);
@@ -420,6 +449,61 @@ TEST(SynthfarmCtl, RemovesItsReplyFifoWhenInterruptedWhileWaitingAndDiesOfTheSig
     EXPECT_EQ(files_in(directory.path()), std::vector<std::string>{"mute.control"})
         << "the reply FIFO was left behind after signal " << signal_number;
   }
+}
+
+// Two ctl at once, each waiting for an answer: each has its own reply FIFO, private, with its
+// own random part (not just its own pid), and each removes it.
+TEST(SynthfarmCtl, TwoAtOnceGetDistinctRandomlyNamedReplyFifos) {
+  TempDir directory;
+  const std::string control = directory.file("mute.control");
+  FakeInstance instance(control, FakeInstance::Answer::kNever, "");
+  auto first = start_ctl({"--control", control, "--timeout", "2", "status"});
+  auto second = start_ctl({"--control", control, "--timeout", "2", "status"});
+  const std::vector<std::string> lines = instance.wait_for_lines(2, kExitTimeout);
+  ASSERT_EQ(lines.size(), 2u) << first->stderr_text() << second->stderr_text();
+  const std::vector<std::string> paths = instance.reply_paths();
+  std::set<std::string> random_parts;
+  for (const std::string& path : paths) {
+    const bool named = std::regex_match(path, reply_name(directory.path(), first->pid())) ||
+                       std::regex_match(path, reply_name(directory.path(), second->pid()));
+    EXPECT_TRUE(named) << path;
+    random_parts.insert(path.substr(path.size() - std::string("0123456789abcdef.reply").size()));
+  }
+  EXPECT_EQ(random_parts.size(), 2u) << paths[0] << " and " << paths[1];
+  EXPECT_EQ(instance.reply_modes(), (std::vector<mode_t>{0600, 0600}));
+  for (auto* child : {first.get(), second.get()}) {
+    const auto code = child->wait_exit_code(kExitTimeout);
+    ASSERT_TRUE(code);
+    EXPECT_EQ(*code, kExitFailure) << "no answer was given";
+  }
+  EXPECT_EQ(files_in(directory.path()), std::vector<std::string>{"mute.control"})
+      << "a reply FIFO was left behind";
+}
+
+// Anyone can create /tmp/synthfarm-default.control before the user's instance does (when
+// XDG_RUNTIME_DIR is unset) and read what ctl sends there. A live FIFO of another user gets
+// nothing, and the message names the path, its owner and the way out.
+TEST(SynthfarmCtl, RefusesAControlFifoOfAnotherUserAndSendsItNothing) {
+  constexpr uid_t kNobody = 65534;
+  TempDir directory;
+  const std::string control = directory.file("foreign.control");
+  FakeInstance instance(control, FakeInstance::Answer::kOk, "control: gain -6 dB\n");
+  if (chown(control.c_str(), kNobody, kNobody) != 0) {
+    GTEST_SKIP() << "cannot give " << control << " to uid " << kNobody << " ("
+                 << std::strerror(errno) << "): this test needs to run as root";
+  }
+  const CtlRun run = run_ctl({"--control", control, "gain", "-6"});
+  EXPECT_EQ(run.exit_code, kExitFailure);
+  EXPECT_NE(run.err.find("the control FIFO " + control + " belongs to user 'nobody' (uid 65534)"),
+            std::string::npos)
+      << run.err;
+  EXPECT_NE(run.err.find("not to you"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("--control PATH"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("XDG_RUNTIME_DIR"), std::string::npos) << run.err;
+  EXPECT_TRUE(run.out.empty()) << run.out;
+  EXPECT_FALSE(instance.wait_for_line(200ms)) << "a command reached another user's FIFO";
+  EXPECT_EQ(files_in(directory.path()), std::vector<std::string>{"foreign.control"})
+      << "ctl left a file behind";
 }
 
 TEST(SynthfarmCtl, RefusesACommandTooLongForOneAtomicWrite) {
