@@ -4,7 +4,7 @@
 // Thread: the coordinator's control thread. None of these waits for a worker: each stores
 // into the worker's slot or its part of the staging table, and the worker takes the change at
 // its next block boundary (worker/parameter_changes.h): feedback glides over ~10 ms, mul ramps
-// over one block, new frequencies continue each oscillator's phase. A stopped worker takes
+// linearly over 10 ms, new frequencies continue each oscillator's phase. A stopped worker takes
 // them when it plays again; a restarted one before its first block.
 
 #include <cstdint>
