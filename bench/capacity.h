@@ -29,6 +29,9 @@ struct CapacityOptions {
   // Whole searches per worker count, interleaved (every count once, then again), so that a
   // slow drift of the machine's load touches every count alike.
   std::uint32_t repeats = 3;
+  // Probes of one count before it is taken as failed: it passes when any of them has no
+  // underrun (see capacity.cpp for why).
+  std::uint32_t attempts = 2;
 };
 
 // What one probe's `final:` lines say.
@@ -58,7 +61,7 @@ struct CapacityResult {
   std::uint32_t sines_per_worker = 0;
   // Smallest total that failed; 0 when every probe passed (the maximum was reached).
   std::uint64_t first_failure = 0;
-  unsigned probes = 0;
+  unsigned probes = 0;                     // every run of synthfarm, retries included
   std::optional<ProbeResult> at_capacity;  // the probe at `capacity`, when there was one
   double wall_seconds = 0.0;               // the whole search for this worker count
 };

@@ -105,8 +105,9 @@ constexpr const char* kCapacityHelp =
     "(synthfarm --audio null --duration S --seed 1; 48 kHz, 256-frame buffers) and reads its\n"
     "final: lines. A probe passes when no worker has an underrun frame and the clock has no\n"
     "device underflow (a wake more than one period late, so a buffer was skipped).\n"
-    "The search starts at 1000 oscillators in total, doubles until a probe fails or the\n"
-    "maximum is reached, then bisects. Counts are per worker, so totals are multiples of W.\n"
+    "The search starts at 1000 oscillators in total, doubles until a count fails (--attempts\n"
+    "probes in a row fail) or the maximum is reached, then bisects. Counts are per worker,\n"
+    "so totals are multiples of W.\n"
     "\n"
     "Reports the capacity (total and per worker), the probes run, the callback's average and\n"
     "maximum time as a share of the period and the workers' render load at that point, and\n"
@@ -123,6 +124,9 @@ constexpr const char* kCapacityHelp =
     "                         stops there. Default 1000000.\n"
     "  --precision P          stop bisecting when the first failure is within P percent of\n"
     "                         the last pass, 0.1 to 1000 ('5' or '5%'). Default 5.\n"
+    "  --attempts N           probes of one count before it counts as failed, 1 to 10: a count\n"
+    "                         passes when any of them has no underrun, so that one stall of\n"
+    "                         a shared machine does not decide the search. Default 2.\n"
     "  --repeat N             whole searches per worker count, 1 to 100, interleaved (every\n"
     "                         count once, then again); the table shows the median capacity\n"
     "                         and the range, and the loads of the median search. Default 3.\n"
@@ -225,12 +229,13 @@ Cli parse_cli(int argc, char** argv) {
       }
       return false;
     };
-    const bool takes_value = known({"--json", "--csv"}) ||
-                             (mix        ? known({"--workers", "--blocks", "--callbacks"})
-                              : capacity ? known({"--workers", "--seconds", "--kernel",
-                                                  "--max-oscillators", "--precision", "--repeat"})
-                                         : known({"--max-workers", "--oscillators", "--per-worker",
-                                                  "--seconds", "--kernel", "--repeat"}));
+    const bool takes_value =
+        known({"--json", "--csv"}) ||
+        (mix        ? known({"--workers", "--blocks", "--callbacks"})
+         : capacity ? known({"--workers", "--seconds", "--kernel", "--max-oscillators",
+                             "--precision", "--repeat", "--attempts"})
+                    : known({"--max-workers", "--oscillators", "--per-worker", "--seconds",
+                             "--kernel", "--repeat"}));
     if (!takes_value) {
       return CliError{"unknown option '" + std::string(option) + "' for " + std::string(command)};
     }
@@ -289,6 +294,10 @@ Cli parse_cli(int argc, char** argv) {
       if (!seconds) return bad("a number of seconds from 0.01 to 3600");
       throughput.seconds = *seconds;
       search.seconds = *seconds;
+    } else if (option == "--attempts") {
+      const auto attempts = parse_whole(value, 1, 10);
+      if (!attempts) return bad("a whole number " + range_text(1, 10));
+      search.attempts = static_cast<std::uint32_t>(*attempts);
     } else if (option == "--repeat") {
       const auto repeats = parse_whole(value, 1, 100);
       if (!repeats) return bad("a whole number " + range_text(1, 100));
@@ -559,10 +568,11 @@ int run_capacity(CapacityCommand command) {
       synthfarm.c_str(), options.seconds);
   std::printf(
       "search:       from %llu in total, doubling to at most %llu, then bisecting to within "
-      "%g %%; %u searches per worker count, interleaved\n\n",
+      "%g %%; %u searches per worker count, interleaved; a count fails after %u failed "
+      "probes in a row\n\n",
       static_cast<unsigned long long>(options.start_oscillators),
       static_cast<unsigned long long>(options.max_oscillators), 100 * options.precision,
-      options.repeats);
+      options.repeats, options.attempts);
   std::printf("%7s %10s %17s %10s %10s %6s %8s %8s %8s %8s %7s\n", "workers", "capacity", "range",
               "per worker", "failed at", "probes", "cb avg%", "cb max%", "load avg", "load max",
               "wall s");
@@ -651,6 +661,7 @@ int run_capacity(CapacityCommand command) {
                                  {"kernel", options.kernel},
                                  {"seconds", options.seconds},
                                  {"repeats", options.repeats},
+                                 {"attempts", options.attempts},
                                  {"sample_rate_hz", 48000},
                                  {"block_frames", 256},
                                  {"start_oscillators", options.start_oscillators},
