@@ -51,7 +51,7 @@ std::unique_ptr<AudioOutput> open_rtaudio_output(
 // none when the API's server is not running. Prints nothing. Blocks on the audio server.
 std::vector<AudioDevice> probe_audio_devices(AudioApi api);
 
-// The JACK client name of an instance: synthfarm-NAME.
+// The JACK client name of an instance: its --name, or "synthfarm" for the default instance.
 std::string jack_client_name_for(const std::string& instance_name);
 
 // --audio and --device as asked. Without --device, auto tries JACK, PulseAudio and ALSA, then

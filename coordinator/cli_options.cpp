@@ -123,7 +123,7 @@ po::options_description describe_options() {
   running.add_options()(
       "name", po::value<std::string>()->value_name("NAME"),
       "instance name, letters, digits, '-' and '_': names the control FIFO, the shared memory "
-      "and the JACK client (synthfarm-NAME) (default 'default')")(
+      "and the JACK client (NAME; 'synthfarm' for the default instance) (default 'default')")(
       "control", po::value<std::string>()->value_name("PATH"),
       "path of the control FIFO (default $XDG_RUNTIME_DIR/synthfarm-NAME.control, or under "
       "/tmp)")(

@@ -32,6 +32,9 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // a run that started and failed
 inline constexpr int kExitUsage = 2;    // a bad command line; nothing was started
 
+// The instance a run is when --name is not given.
+inline constexpr const char* kDefaultInstanceName = "default";
+
 struct Options {
   Action action = Action::kRun;
   std::uint32_t workers = 4;
@@ -54,7 +57,7 @@ struct Options {
   bool quiet = false;       // no live status line and no progress bar
   std::optional<double> duration_seconds;  // ends any run; required with output_path
   std::string control_path;                // empty: the default path for `name`
-  std::string name = "default";            // instance name: FIFO path and segment name
+  std::string name{kDefaultInstanceName};  // instance name: FIFO, segment, JACK client
   WorkerFailurePolicy on_worker_failure = WorkerFailurePolicy::kSilence;
   KernelKind kernel = KernelKind::kFast;
   SimdTarget simd;  // resolved: the best this CPU runs, unless --simd or SYNTHFARM_SIMD says

@@ -151,7 +151,9 @@ std::vector<AudioDevice> probe_audio_devices(AudioApi api) {
 }
 
 std::string jack_client_name_for(const std::string& instance_name) {
-  return "synthfarm-" + instance_name;
+  // --name is the JACK client's name, as patchbays show it; the unnamed instance is "synthfarm"
+  // rather than "default", which would say nothing there.
+  return instance_name == kDefaultInstanceName ? "synthfarm" : instance_name;
 }
 
 std::unique_ptr<AudioOutput> open_rtaudio_output(

@@ -301,8 +301,9 @@ TEST(Report, AWorkerThatDiedStaysDeadInTheFinalReport) {
 TEST(Report, ARunThatCouldNotStartStillLeavesOneWithTheError) {
   SynthfarmRun run("report-nostart");
   const std::string report = run.file("nostart.json");
-  run.start({"--audio", "jack", "--workers", "1", "--sines", "10", "--report", report},
-            {"JACK_DEFAULT_SERVER=synthfarm-no-such-server", "JACK_NO_START_SERVER=1"});
+  run.start(
+      {"--audio", "jack", "--workers", "1", "--sines", "10", "--duration", "1", "--report", report},
+      {"JACK_DEFAULT_SERVER=synthfarm-no-such-server", "JACK_NO_START_SERVER=1"});
   run.expect_exit(1, {});
   const nlohmann::json json = read_json(report);
   EXPECT_EQ(json.at("exit_code"), 1);

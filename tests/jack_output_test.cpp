@@ -743,7 +743,7 @@ TEST_F(JackOutput, JackRunPlaysTheExpectedSumAtTheExpectedRate) {
   ASSERT_TRUE(capture_->start(kChannels, capture_frames, error)) << error;
 
   RunResources run{testing::unique_instance_name("jackrate"), directory_.file("ctl"), {}};
-  const std::string client = "synthfarm-" + run.name;
+  const std::string client = run.name;  // --name is the JACK client's name
   ChildProcess child({testing::built_program("synthfarm"), "--audio", "jack", "--name", run.name,
                       "--control", run.fifo, "--workers", std::to_string(kWorkers), "--sines",
                       std::to_string(kSines), "--seed", std::to_string(kSeed), "--sample-rate",
@@ -888,7 +888,7 @@ TEST_F(JackOutput, FifoStopSilencesAWorkerAndPlayBringsItBack) {
   const std::string freqs = directory_.file("freqs");
   std::ofstream(freqs) << "440\n0\n0\n660\n";
   RunResources run{testing::unique_instance_name("jackfifo"), directory_.file("ctl"), {}};
-  const std::string client = "synthfarm-" + run.name;
+  const std::string client = run.name;  // --name is the JACK client's name
   ChildProcess child({testing::built_program("synthfarm"), "--audio", "jack", "--name", run.name,
                       "--control", run.fifo, "--workers", std::to_string(kWorkers), "--freqs-file",
                       freqs, "--mul", "0.5", "--sample-rate", std::to_string(rate_hz_)});

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -32,8 +33,16 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
   std::vector<char*> args;
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
+  // An extra entry replaces an inherited one of the same name (getenv would find the first).
+  const auto overridden = [&](std::string_view entry) {
+    const std::string_view name = entry.substr(0, entry.find('=') + 1);
+    return std::any_of(extra_environment.begin(), extra_environment.end(),
+                       [&](const std::string& extra) { return extra.starts_with(name); });
+  };
   std::vector<std::string> environment_text;
-  for (char** entry = environ; *entry; ++entry) environment_text.emplace_back(*entry);
+  for (char** entry = environ; *entry; ++entry) {
+    if (!overridden(*entry)) environment_text.emplace_back(*entry);
+  }
   for (const auto& entry : extra_environment) environment_text.push_back(entry);
   std::vector<char*> environment;
   for (auto& entry : environment_text) environment.push_back(entry.data());
