@@ -161,6 +161,7 @@ class CoordinatorRun {
   std::vector<Replacement> replacements_;
   std::unique_ptr<Mixer> mixer_;
   std::unique_ptr<Recorder> recorder_;
+  std::unique_ptr<WorkerWaker> waker_;  // live outputs only: the file thread may wake directly
   // Set when stdout is a terminal and --quiet is not given.
   std::optional<TerminalStatus> terminal_;
   std::chrono::steady_clock::time_point last_redraw_{};
@@ -745,7 +746,8 @@ void CoordinatorRun::fade_out_and_stop_output() {
 void CoordinatorRun::teardown() {
   shutting_down_ = true;
   if (output_) fade_out_and_stop_output();
-  if (recorder_) recorder_->finish();  // the output no longer calls it
+  waker_.reset();                      // the output no longer notifies it
+  if (recorder_) recorder_->finish();  // nor feeds this
   if (offline_) {
     offline_->request_stop();
     offline_->finish();
@@ -793,6 +795,8 @@ int CoordinatorRun::start_and_play() {
   mixer_ = std::make_unique<Mixer>(*segment_, /*limit_output=*/!offline());
   if (recorder_) mixer_->set_tap(recorder_.get());
   if (!offline()) {
+    waker_ = std::make_unique<WorkerWaker>(*segment_);
+    mixer_->set_waker(waker_.get());
     // Everything the callback touches exists now: lock it in memory before it runs.
     memory_ = lock_memory(&segment_->header(), segment_->geometry().segment_bytes);
   }

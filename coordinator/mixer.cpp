@@ -61,6 +61,8 @@ void Mixer::mix(float* out, std::uint32_t frames) noexcept {
   // Workers are summed in index order, each added to the running sum: with one worker the sum
   // is that worker's own float32 sum, bit for bit.
   for (std::uint32_t w = 0; w < rings_.size(); ++w) mix_worker(w, out, frames);
+  // The rings have room again: let the workers know as early as possible in the call.
+  if (waker_) waker_->notify();
   master_.process(out, frames, channels_);
   if (tap_) tap_->on_mixed(out, frames);
 
@@ -147,7 +149,7 @@ void Mixer::mix_worker(std::uint32_t index, float* out, std::uint32_t frames) no
     add_relaxed(slot.late_blocks, 1);
   }
   publish_timeline(slot, worker);
-  notify_sleeper(slot.space_ready);
+  if (!waker_) notify_sleeper(slot.space_ready);  // else the waker does it, after this call
 }
 
 void Mixer::publish_timeline(WorkerSlot& slot, const WorkerMix& worker) noexcept {

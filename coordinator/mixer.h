@@ -16,6 +16,7 @@
 
 #include "coordinator/master_stage.h"
 #include "coordinator/mix_tap.h"
+#include "coordinator/worker_waker.h"
 #include "shared/duration_histogram.h"
 #include "shared/segment.h"
 
@@ -49,6 +50,11 @@ class Mixer {
   // buffer after the master stage, exactly as the device gets it, and must outlive the output.
   // nullptr removes it.
   void set_tap(MixTap* tap) noexcept { tap_ = tap; }
+
+  // Thread: control, before the output starts (as set_tap). With a waker, each call notifies it
+  // once instead of waking every sleeping worker itself (worker_waker.h says why). Without one
+  // (offline, tests) the mixer wakes the workers directly.
+  void set_waker(WorkerWaker* waker) noexcept { waker_ = waker; }
 
   // Thread: control. The thread that has been calling mix() (the device's callback thread, the
   // null clock or the file thread), once it has called it; for reporting its scheduling policy
@@ -92,7 +98,8 @@ class Mixer {
   std::vector<std::atomic<std::uint32_t>> published_phase_;
   MasterStage master_;
   MixerStats stats_;
-  MixTap* tap_ = nullptr;  // set before the output starts, then only read by it
+  MixTap* tap_ = nullptr;         // set before the output starts, then only read by it
+  WorkerWaker* waker_ = nullptr;  // likewise
   // Owned by the output thread: whether it has published its identity yet.
   bool output_thread_known_ = false;
   // Written once by the output thread, read by the control thread.

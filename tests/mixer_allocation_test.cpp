@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -32,11 +33,14 @@
 #include <new>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "coordinator/mix_tap.h"
 #include "coordinator/mixer.h"
+#include "coordinator/worker_waker.h"
 #include "shared/segment.h"
+#include "shared/shared_futex.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SYNTHFARM_COUNT_MALLOC 0
@@ -572,6 +576,55 @@ TEST_P(MixerUnderCount, CallbacksWithGainChangesATapAndTheHistogramAllocateNothi
   const std::optional<pthread_t> output = mixer_->output_thread();
   ASSERT_TRUE(output);
   EXPECT_TRUE(pthread_equal(*output, pthread_self()));
+}
+
+// With a waker (live outputs), the callback notifies one thread and that thread wakes each worker
+// that sleeps on a full ring; nothing in the callback allocates, and no worker is left asleep
+// (a lost wake would cost underruns).
+TEST_P(MixerUnderCount, WithAWakerSleepingWorkersAreWokenAndCallbacksAllocateNothing) {
+  WorkerWaker waker(*segment_);
+  mixer_->set_waker(&waker);
+  // Worker 1, as the render loop does: sleep until its ring has room for another block.
+  std::atomic<int> wakes{0};
+  std::atomic<bool> done{false};
+  std::thread worker([&] {
+    SpscRing ring = segment_->ring(1);
+    while (!done.load()) {
+      const bool room = sleep_until_ready(
+          slot(1).space_ready,
+          [&] { return done.load() || ring.filled_frames_for_producer() < kFillTargetFrames; },
+          std::chrono::seconds(30));
+      if (done.load()) break;
+      ASSERT_TRUE(room) << "not woken within 30 s of room appearing";
+      wakes.fetch_add(1);
+      // Refill to the target, as the worker would (only this thread writes worker 1's ring).
+      const auto filled = static_cast<std::uint32_t>(ring.filled_frames_for_producer());
+      if (filled < kFillTargetFrames) deliver(1, kFillTargetFrames - filled);
+    }
+  });
+  Counts counts;
+  for (int call = 0; call < 200; ++call) {
+    counts += callback(kBlockFrames);
+    for (std::uint32_t w : {0u, 2u}) {
+      const std::uint64_t filled = segment_->ring(w).filled_frames_for_producer();
+      if (filled < kFillTargetFrames) {
+        deliver(w, static_cast<std::uint32_t>(kFillTargetFrames - filled));
+      }
+    }
+    // Give the sleeping worker its turn before the next callback, as a period would; a worker
+    // that was not woken leaves its ring short and shows as underruns below.
+    for (int i = 0; i < 1000 && segment_->ring(1).available_frames() < kFillTargetFrames; ++i) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  }
+  done.store(true);
+  wake_always(slot(1).space_ready);
+  worker.join();
+  mixer_->set_waker(nullptr);
+  report(counts);
+  EXPECT_EQ(counts.total(), 0u) << counts;
+  EXPECT_GE(wakes.load(), 150) << "the sleeping worker was rarely woken";
+  EXPECT_EQ(slot(1).underrun_frames.load(), 0u) << "a wake was lost";
 }
 
 TEST(MallocCounting, IsActiveInThisBuild) {
