@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "coordinator/control_command.h"
 #include "shared/segment_layout.h"
 
 namespace synthfarm {
@@ -116,7 +117,8 @@ po::options_description describe_options() {
       "duration", po::value<std::string>()->value_name("SECONDS"),
       "seconds to play or render; ends a real-time run (default: until quit)")(
       "record", po::value<std::string>()->value_name("FILE.wav"),
-      "also record what the device plays into FILE.wav (float32, unclipped); not with --output, "
+      "also record exactly what the device plays into FILE.wav (float32, limited to +-1 as the "
+      "device's output is); not with --output, "
       "whose file already is the recording (default: none)");
 
   po::options_description running("Running it");
@@ -287,8 +289,11 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[],
     if (options.freq_min_hz > options.freq_max_hz) {
       fail("freq-min", "is above --freq-max; give a range with min <= max");
     }
-    if (given("feedback")) options.feedback = parse_real("feedback", text("feedback"), 0, 1);
-    if (given("mul")) options.mul = parse_real("mul", text("mul"), -1000, 1000);
+    // The FIFO's `set` takes the same ranges (control_command.h).
+    if (given("feedback")) {
+      options.feedback = parse_real("feedback", text("feedback"), kMinFeedback, kMaxFeedback);
+    }
+    if (given("mul")) options.mul = parse_real("mul", text("mul"), kMinMul, kMaxMul);
     if (given("seed")) {
       options.seed = parse_unsigned("seed", text("seed"), 0, UINT64_MAX);
     }

@@ -25,8 +25,6 @@ namespace {
 
 constexpr const char* kCtlUsage =
     "usage: synthfarm ctl [--name NAME | --control PATH] [--timeout SECONDS] COMMAND...";
-constexpr std::string_view kReplyOk = "synthfarm-reply: ok";
-constexpr std::string_view kReplyError = "synthfarm-reply: error";
 
 CliExit usage_error(const std::string& why) {
   return CliExit{kExitUsage, "synthfarm ctl: " + why + " (see synthfarm ctl --help)", false};
@@ -214,7 +212,7 @@ class ReplyFifo {
 
 // The one line ctl writes: where to reply, then the command.
 std::string control_line(const CtlOptions& options, const std::string& reply_path) {
-  std::string line = "reply-to " + reply_path;
+  std::string line = std::string(kReplyToPrefix) + reply_path;
   if (options.command.size() >= 2 && options.command[0] == "report") {
     // The instance writes `report FILE` from its own working directory: a relative path means
     // this shell's, so it travels absolute (the rest of the line is the path, blanks and all).

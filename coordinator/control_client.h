@@ -31,12 +31,18 @@
 // program interrupted.
 
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
 #include "coordinator/cli_options.h"
 
 namespace synthfarm {
+
+// The protocol's words, shared by ctl and the coordinator.
+inline constexpr std::string_view kReplyToPrefix = "reply-to ";      // starts the line ctl sends
+inline constexpr std::string_view kReplyOk = "synthfarm-reply: ok";  // the answer's last line
+inline constexpr std::string_view kReplyError = "synthfarm-reply: error";
 
 inline constexpr double kDefaultCtlTimeoutSeconds = 5.0;
 

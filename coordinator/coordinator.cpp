@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "coordinator/audio_output.h"
+#include "coordinator/control_client.h"
 #include "coordinator/control_command.h"
 #include "coordinator/control_fifo.h"
 #include "coordinator/frequency_plan.h"
@@ -51,9 +52,6 @@ constexpr auto kOutputWatchdog = 500ms;
 constexpr int kControlTickMs = 50;
 // How often the live status or the progress bar is redrawn on a terminal.
 constexpr auto kTerminalRedraw = 250ms;
-// The last line of every answer to `synthfarm ctl` (control_client.h), after the body.
-constexpr const char* kReplyOk = "synthfarm-reply: ok\n";
-constexpr const char* kReplyError = "synthfarm-reply: error\n";
 // How long the control thread waits for a slow `synthfarm ctl` to take a long reply.
 constexpr auto kReplyTimeout = 2s;
 // --on-worker-failure restart: the back-off for a worker that keeps dying.
@@ -293,7 +291,6 @@ void CoordinatorRun::print_startup_report() {
         "synthfarm: added latency %u frames (%.1f ms): each worker renders 2 buffers "
         "ahead\n",
         rings_.fill_target_frames, 1000.0 * rings_.fill_target_frames / sample_rate_hz_);
-    std::printf("synthfarm: %s\n", memory_.c_str());
   }
   if (recorder_) {
     std::printf("synthfarm: recording to %s (float32 WAV, %u Hz, %u channels)\n",
@@ -475,7 +472,8 @@ int CoordinatorRun::open_reply_fifo(const std::string& reply_path, std::string& 
 
 void CoordinatorRun::send_reply(int fd, const std::string& reply_path,
                                 const CommandResult& result) {
-  const std::string text = result.text + (result.ok ? kReplyOk : kReplyError);
+  // The body, then the last line ctl waits for (control_client.h).
+  const std::string text = result.text + std::string(result.ok ? kReplyOk : kReplyError) + "\n";
   std::size_t sent = 0;
   const auto deadline = std::chrono::steady_clock::now() + kReplyTimeout;
   while (sent < text.size()) {
@@ -508,9 +506,8 @@ void CoordinatorRun::handle_control_line(std::string_view line, bool too_long, b
   // `synthfarm ctl` prefixes its command with where the answer goes (control_client.h).
   std::string reply_path;
   int reply_fd = -1;
-  constexpr std::string_view kReplyTo = "reply-to ";
-  if (line.starts_with(kReplyTo)) {
-    line.remove_prefix(kReplyTo.size());
+  if (line.starts_with(kReplyToPrefix)) {
+    line.remove_prefix(kReplyToPrefix.size());
     const auto end = line.find(' ');
     reply_path = std::string(line.substr(0, end));
     line = end == std::string_view::npos ? std::string_view() : line.substr(end + 1);
@@ -797,8 +794,6 @@ int CoordinatorRun::start_and_play() {
   if (!offline()) {
     waker_ = std::make_unique<WorkerWaker>(*segment_);
     mixer_->set_waker(waker_.get());
-    // Everything the callback touches exists now: lock it in memory before it runs.
-    memory_ = lock_memory(&segment_->header(), segment_->geometry().segment_bytes);
   }
   print_startup_report();
   if (!options_.quiet && isatty(STDOUT_FILENO)) terminal_.emplace(stdout);
@@ -810,6 +805,10 @@ int CoordinatorRun::start_and_play() {
     wait_for_prefill();
     if (!output_->start(*mixer_, error)) return fail(error);
     output_running_ = true;
+    // Locked now that the output's own thread (and its stack) exists too: everything the
+    // callback touches, from the first period on.
+    memory_ = lock_memory(&segment_->header(), segment_->geometry().segment_bytes);
+    say(stdout, "synthfarm: " + memory_ + "\n");
   }
   return control_loop();
 }

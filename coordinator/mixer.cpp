@@ -69,13 +69,6 @@ void Mixer::mix(float* out, std::uint32_t frames) noexcept {
   add_relaxed(stats_.calls, 1);
   add_relaxed(stats_.frames, frames);
   const std::uint64_t elapsed_ns = monotonic_ns() - started_ns;
-  add_relaxed(stats_.call_ns_total, elapsed_ns);
-  if (elapsed_ns > stats_.call_ns_max.load(std::memory_order_relaxed)) {
-    stats_.call_ns_max.store(elapsed_ns, std::memory_order_relaxed);
-  }
-  if (elapsed_ns < stats_.call_ns_min.load(std::memory_order_relaxed)) {
-    stats_.call_ns_min.store(elapsed_ns, std::memory_order_relaxed);
-  }
   stats_.callback_ns.record(elapsed_ns);
 }
 

@@ -27,9 +27,6 @@ struct MixerStats {
   std::atomic<std::uint64_t> calls{0};
   std::atomic<std::uint64_t> frames{0};             // the timeline position
   std::atomic<std::uint64_t> device_underflows{0};  // reported by the device or the clock
-  std::atomic<std::uint64_t> call_ns_total{0};
-  std::atomic<std::uint64_t> call_ns_max{0};
-  std::atomic<std::uint64_t> call_ns_min{UINT64_MAX};
   // Every mix() call's duration, tap included (the whole callback but the device's own work).
   // Read with DurationSummary::read; subtract an earlier read with since() for an interval.
   DurationHistogram callback_ns;

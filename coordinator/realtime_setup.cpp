@@ -49,7 +49,8 @@ std::string describe_thread_scheduling(pthread_t thread) {
 
 std::string lock_memory(const void* essential, std::size_t essential_bytes) {
   if (mlockall(MCL_CURRENT) == 0) {
-    return "memory: locked (mlockall), the audio path cannot be paged out";
+    return "memory: locked (mlockall): nothing the audio thread touches, its stack included, "
+           "can be paged out";
   }
   const int all_error = errno;
   if (essential != nullptr && mlock(essential, essential_bytes) == 0) {

@@ -14,11 +14,12 @@ namespace synthfarm {
 // and, when that is not real-time, what to change so that it is.
 std::string describe_thread_scheduling(pthread_t thread);
 
-// Thread: control, after everything the output path touches is allocated and before it
-// starts. Locks the whole process's current memory (mlockall MCL_CURRENT: MCL_FUTURE would make
-// later allocations fail once the limit is reached); when the limit forbids that, locks only
-// `essential` (the shared segment, which the callback and every worker touch). Returns the line
-// for the start-up report, with advice when not everything could be locked.
+// Thread: control, once the output has started (so that its thread's stack exists) and
+// everything the callback touches is allocated. Locks the whole process's current memory (mlockall
+// MCL_CURRENT: MCL_FUTURE would make later allocations fail once the limit is reached); when the
+// limit forbids that, locks only `essential` (the shared segment, which the callback and every
+// worker touch). Returns the line for the start-up report, with advice when not everything could be
+// locked.
 std::string lock_memory(const void* essential, std::size_t essential_bytes);
 
 }  // namespace synthfarm

@@ -28,7 +28,7 @@ static_assert(std::atomic<float>::is_always_lock_free);
 static_assert(std::atomic_ref<double>::is_always_lock_free);
 
 inline constexpr std::uint64_t kSegmentMagic = 0x4d52414648544e59ull;  // "YNTHFARM"
-inline constexpr std::uint32_t kLayoutVersion = 4;
+inline constexpr std::uint32_t kLayoutVersion = 5;
 inline constexpr std::size_t kCacheLineBytes = 64;
 inline constexpr std::uint32_t kMaxWorkers = 256;
 inline constexpr std::uint32_t kMaxChannels = 64;
@@ -86,8 +86,6 @@ struct alignas(kCacheLineBytes) WorkerSlot {
 
   // Producer side: written by the worker.
   alignas(kCacheLineBytes) std::atomic<std::uint64_t> write_pos{0};  // frames ever written
-  std::atomic<std::uint64_t> render_ns_total{0};
-  std::atomic<std::uint64_t> render_blocks{0};
   std::atomic<std::int32_t> worker_pid{0};
   std::atomic<std::uint32_t> attached{0};
   WakeWord data_ready;  // an offline consumer sleeps here until frames arrive

@@ -52,8 +52,8 @@ TEST(DurationHistogram, QuantilesMatchSortedDataWithinTheBucketWidth) {
   EXPECT_EQ(summary.min_ns, values.front());
   EXPECT_EQ(summary.max_ns, values.back());
   for (double q : {0.01, 0.5, 0.9, 0.99, 0.999}) {
-    const auto exact = static_cast<double>(values[static_cast<std::size_t>(
-        std::ceil(q * static_cast<double>(values.size()))) - 1]);
+    const auto exact = static_cast<double>(
+        values[static_cast<std::size_t>(std::ceil(q * static_cast<double>(values.size()))) - 1]);
     // A bucket is at most 1/16 of its value wide and the midpoint is reported: within 1/32,
     // plus rounding of the bucket edges.
     EXPECT_NEAR(static_cast<double>(summary.quantile_ns(q)), exact, exact / 32.0 + 1.0) << q;

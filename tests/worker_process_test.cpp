@@ -226,11 +226,8 @@ TEST_P(WorkerProcess, TakesSetAndReseedAtBlockBoundariesExactlyAsTheBankDoes) {
   while (!all_counted() && std::chrono::steady_clock::now() < deadline) {
     sleep_until_ready(slot.data_ready, all_counted, 100ms);
   }
-  const std::uint64_t blocks = slot.render_blocks.load(std::memory_order_relaxed);
   const DurationSummary render_time = DurationSummary::read(slot.render_time);
-  EXPECT_EQ(blocks, kBlocks) << "the worker renders only the block it is let render";
-  EXPECT_EQ(render_time.count, blocks);
-  EXPECT_EQ(render_time.total_ns, slot.render_ns_total.load(std::memory_order_relaxed));
+  EXPECT_EQ(render_time.count, kBlocks) << "the worker renders only the block it is let render";
   EXPECT_GT(render_time.min_ns, 0u);
   EXPECT_LE(render_time.min_ns, render_time.max_ns);
   EXPECT_LE(render_time.max_ns, render_time.total_ns);

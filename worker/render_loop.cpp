@@ -79,8 +79,6 @@ LoopEnd render_until_shutdown(const Segment& segment, std::uint32_t index, pid_t
     fault.apply(block_buffer.data(), block_samples);  // test only; one branch when off
     ring.write(block_buffer.data(), block_frames);
     const std::uint64_t elapsed_ns = monotonic_ns() - started_ns;
-    add_relaxed(slot.render_ns_total, elapsed_ns);  // only this worker writes its counters
-    add_relaxed(slot.render_blocks, 1);
     slot.render_time.record(elapsed_ns);
     notify_sleeper(slot.data_ready);
   }
