@@ -10,6 +10,7 @@
 #include <string_view>
 #include <variant>
 
+#include "coordinator/cli_options.h"
 #include "coordinator/control_command.h"
 #include "coordinator/master_stage.h"
 
@@ -209,10 +210,13 @@ TEST(ControlCommand, EveryRefusalNamesTheLineAndEndsWithTheHelp) {
 
 TEST(ControlCommand, HelpListsEveryVerbWithItsArguments) {
   const std::string help = kControlHelp;
+  const std::string table = control_command_summary();  // --help's and ctl --help's table
   for (const char* usage :
        {"stop <worker|all>", "play <worker|all>", "set <worker|all> feedback|mul <value>",
         "gain <dB>", "reseed <worker|all> <seed>", "report FILE", "status", "quit"}) {
     EXPECT_TRUE(contains(help, usage)) << usage;
+    // The two lists are kept by hand: they must not drift apart.
+    EXPECT_TRUE(contains(table, std::string("    ") + usage + " ")) << usage;
   }
 }
 
