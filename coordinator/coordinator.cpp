@@ -299,6 +299,20 @@ void CoordinatorRun::print_startup_report() {
   if (!options_.report_path.empty()) {
     std::printf("synthfarm: report at exit to %s\n", options_.report_path.c_str());
   }
+  {
+    // Each worker locked its own memory before it attached (render_loop.cpp).
+    unsigned failures = 0;
+    int first_error = 0;
+    for (const auto& worker : workers_) {
+      // Relaxed: published by the worker's release of `attached`, which attach waited for.
+      const int error =
+          segment_->slot(worker.index).memory_lock_errno.load(std::memory_order_relaxed);
+      if (error != 0 && failures++ == 0) first_error = error;
+    }
+    std::printf("synthfarm: %s\n", describe_worker_memory(static_cast<unsigned>(workers_.size()),
+                                                          failures, first_error)
+                                       .c_str());
+  }
   std::printf("synthfarm: control FIFO %s (%s; or synthfarm ctl --name %s COMMAND)\n",
               fifo_->path().c_str(), kControlHelp, options_.name.c_str());
   for (const auto& worker : workers_) {

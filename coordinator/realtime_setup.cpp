@@ -47,6 +47,15 @@ std::string describe_thread_scheduling(pthread_t thread) {
          kLimitsAdvice + "; with JACK, also start jackd with -R)";
 }
 
+std::string describe_worker_memory(unsigned workers, unsigned failures, int first_error) {
+  if (failures == 0) {
+    return "workers: memory locked in all " + std::to_string(workers) + " (mlockall)";
+  }
+  return "workers: memory not locked in " + std::to_string(failures) + " of " +
+         std::to_string(workers) + " (" + std::strerror(first_error) + ", memlock limit " +
+         memlock_limit_text() + "); a page fault can make a worker late; " + kLimitsAdvice;
+}
+
 std::string lock_memory(const void* essential, std::size_t essential_bytes) {
   if (mlockall(MCL_CURRENT) == 0) {
     return "memory: locked (mlockall): nothing the audio thread touches, its stack included, "

@@ -22,4 +22,8 @@ std::string describe_thread_scheduling(pthread_t thread);
 // locked.
 std::string lock_memory(const void* essential, std::size_t essential_bytes);
 
+// Thread: control. The start-up line for the workers' own memory locking: `failures` of
+// `workers` could not lock (errno `first_error` for the first of them).
+std::string describe_worker_memory(unsigned workers, unsigned failures, int first_error);
+
 }  // namespace synthfarm

@@ -28,7 +28,7 @@ static_assert(std::atomic<float>::is_always_lock_free);
 static_assert(std::atomic_ref<double>::is_always_lock_free);
 
 inline constexpr std::uint64_t kSegmentMagic = 0x4d52414648544e59ull;  // "YNTHFARM"
-inline constexpr std::uint32_t kLayoutVersion = 5;
+inline constexpr std::uint32_t kLayoutVersion = 6;
 inline constexpr std::size_t kCacheLineBytes = 64;
 inline constexpr std::uint32_t kMaxWorkers = 256;
 inline constexpr std::uint32_t kMaxChannels = 64;
@@ -88,6 +88,9 @@ struct alignas(kCacheLineBytes) WorkerSlot {
   alignas(kCacheLineBytes) std::atomic<std::uint64_t> write_pos{0};  // frames ever written
   std::atomic<std::int32_t> worker_pid{0};
   std::atomic<std::uint32_t> attached{0};
+  // The worker's mlockall(MCL_CURRENT) before it attached: 0 locked, else its errno. Published
+  // with `attached`.
+  std::atomic<std::int32_t> memory_lock_errno{0};
   WakeWord data_ready;  // an offline consumer sleeps here until frames arrive
   // How long each block took to render and write (one record per block; the coordinator's
   // status and report read it). Segment::create resets it: zeroed memory leaves min_ns at 0.

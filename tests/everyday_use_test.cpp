@@ -242,6 +242,11 @@ TEST(Report, ALiveRunReportsTheOutputItGotAndTheRecording) {
   EXPECT_FALSE(output.at("realtime_scheduling").get<std::string>().empty());
   EXPECT_NE(output.at("realtime_scheduling"), "not known yet");
   EXPECT_NE(output.at("memory").get<std::string>().find("memory"), std::string::npos);
+  // Each worker locked its memory, or the start-up report says it could not.
+  EXPECT_TRUE(std::regex_search(run.process().stdout_text(),
+                                std::regex("synthfarm: workers: memory (locked in all 1|not locked "
+                                           "in 1 of 1)")))
+      << run.process().stdout_text();
   expect_durations(json.at("callback"), "callback");
   EXPECT_GT(json.at("callback").at("max_share_of_period").get<double>(), 0.0);
   const auto& recording = json.at("recording");

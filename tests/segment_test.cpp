@@ -1,4 +1,4 @@
-// Segment (shared/segment.h, shared/segment_layout.h): layout version 5's staging table and
+// Segment (shared/segment.h, shared/segment_layout.h): layout version 6's staging table and
 // render-time histograms, and the seqlock hand-over of a worker's new frequencies (FIFO
 // `reseed`): taken whole and once, never torn, never waited for.
 
@@ -53,7 +53,7 @@ TEST(SegmentGeometry, PutsTheStagingTableAfterTheFrequencyTableWithTheSameSize) 
 TEST(SegmentHeader, OfThisBuildPassesAndAnotherStagingOffsetOrVersionIsNamed) {
   Segment segment = make_segment(2, 10);
   const std::uint64_t bytes = segment.geometry().segment_bytes;
-  EXPECT_EQ(segment.header().layout_version, 5u);
+  EXPECT_EQ(segment.header().layout_version, 6u);
   EXPECT_EQ(check_segment_header(segment.header(), bytes), "");
 
   SegmentHeader& header = segment.header();  // not copyable (atomics): changed and restored

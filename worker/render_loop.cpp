@@ -1,9 +1,11 @@
 #include "worker/render_loop.h"
 
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -149,8 +151,13 @@ int run_worker(const WorkerArguments& arguments) {
                        *simd);
   std::vector<float> block_buffer(std::size_t{header.block_frames} * header.channels);
 
+  // Everything the render loop touches exists now (state, block buffer, the segment's mapping):
+  // lock it, so that a page fault never makes the worker late. Refused (the memlock limit), it
+  // renders anyway; the coordinator's start-up report says so.
+  slot.memory_lock_errno.store(mlockall(MCL_CURRENT) == 0 ? 0 : errno, std::memory_order_relaxed);
   slot.worker_pid.store(getpid(), std::memory_order_relaxed);
-  // Release: the coordinator, seeing `attached`, may remove the segment's name.
+  // Release: the coordinator, seeing `attached`, may remove the segment's name (and reads
+  // memory_lock_errno and worker_pid).
   slot.attached.store(1, std::memory_order_release);
   wake_always(segment->header().attach_wake);
 
