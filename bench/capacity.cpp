@@ -7,7 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <map>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "bench/synthfarm_process.h"
@@ -15,75 +16,42 @@
 namespace synthfarm::bench {
 namespace {
 
-// The `key=value` fields of one status line, after its label. A trailing '%' (render_load) is
-// dropped; a value that is not a number reads as 0, which only `state=` has.
-std::map<std::string, double, std::less<>> fields_of(std::string_view line) {
-  std::map<std::string, double, std::less<>> fields;
-  std::size_t position = 0;
-  while (position < line.size()) {
-    const std::size_t end = std::min(line.find(' ', position), line.size());
-    const std::string_view token = line.substr(position, end - position);
-    const std::size_t equals = token.find('=');
-    if (equals != std::string_view::npos) {
-      const std::string value(token.substr(equals + 1));
-      fields[std::string(token.substr(0, equals))] = std::strtod(value.c_str(), nullptr);
-    }
-    position = end + 1;
-  }
-  return fields;
-}
-
-// Reads the `final:` line and the `final worker N:` lines. False when any is missing, which
-// means synthfarm did not end normally.
-bool parse_final_lines(const std::string& output, ProbeResult& probe, std::string& error) {
-  std::istringstream lines(output);
-  std::string line;
-  bool coordinator_seen = false;
-  unsigned workers_seen = 0;
-  double load_sum = 0.0;
-  while (std::getline(lines, line)) {
-    const std::string_view view = line;
-    if (view.starts_with("final: ")) {
-      const auto fields = fields_of(view);
-      for (const char* key :
-           {"callbacks", "callback_avg_us", "callback_max_us", "period_us", "device_underflows"}) {
-        if (!fields.contains(key)) {
-          error = std::string("no ") + key + "= on synthfarm's final: line";
-          return false;
-        }
-      }
-      probe.callbacks = static_cast<std::uint64_t>(fields.find("callbacks")->second);
-      probe.callback_avg_us = fields.find("callback_avg_us")->second;
-      probe.callback_max_us = fields.find("callback_max_us")->second;
-      probe.period_us = fields.find("period_us")->second;
-      probe.device_underflows =
-          static_cast<std::uint64_t>(fields.find("device_underflows")->second);
-      coordinator_seen = true;
-    } else if (view.starts_with("final worker ")) {
-      const auto fields = fields_of(view);
-      const auto underruns = fields.find("underrun_frames");
-      const auto late = fields.find("late_blocks");
-      if (underruns == fields.end() || late == fields.end()) {
-        error = "no underrun_frames= or late_blocks= on a final worker line of synthfarm";
-        return false;
-      }
-      probe.underrun_frames += static_cast<std::uint64_t>(underruns->second);
-      probe.late_blocks += static_cast<std::uint64_t>(late->second);
-      // render_load is optional: older builds did not print it.
-      if (const auto load = fields.find("render_load"); load != fields.end()) {
-        load_sum += load->second;
-        probe.render_load_max_percent = std::max(probe.render_load_max_percent, load->second);
-      }
-      ++workers_seen;
-    }
-  }
-  if (!coordinator_seen || workers_seen != probe.workers) {
-    error = "synthfarm printed " + std::string(coordinator_seen ? "" : "no final: line and ") +
-            std::to_string(workers_seen) + " final worker lines for " +
-            std::to_string(probe.workers) + " workers";
+// Reads synthfarm's --report JSON of one probe (run_report.h). False with `error` when it is not
+// a complete report of a run that played.
+bool read_probe_report(const std::filesystem::path& path, ProbeResult& probe, std::string& error) {
+  std::ifstream file(path);
+  if (!file) {
+    error = "synthfarm wrote no report at " + path.string();
     return false;
   }
-  probe.render_load_avg_percent = load_sum / probe.workers;
+  try {
+    const nlohmann::json report = nlohmann::json::parse(file);
+    const nlohmann::json& callback = report.at("callback");
+    probe.callbacks = callback.at("count").get<std::uint64_t>();
+    probe.callback_avg_us = callback.at("mean_ns").get<double>() / 1e3;
+    probe.callback_max_us = callback.at("max_ns").get<double>() / 1e3;
+    probe.period_us = callback.at("period_ns").get<double>() / 1e3;
+    probe.device_underflows = report.at("device_underflows").get<std::uint64_t>();
+    const nlohmann::json& workers = report.at("workers");
+    if (workers.size() != probe.workers) {
+      error = "the report lists " + std::to_string(workers.size()) + " workers, not " +
+              std::to_string(probe.workers);
+      return false;
+    }
+    double load_sum = 0.0;
+    for (const nlohmann::json& worker : workers) {
+      probe.underrun_frames += worker.at("underrun_frames").get<std::uint64_t>();
+      probe.late_blocks += worker.at("late_blocks").get<std::uint64_t>();
+      const double load = 100.0 * worker.at("render_time").at("mean_share_of_period").get<double>();
+      load_sum += load;
+      probe.render_load_max_percent = std::max(probe.render_load_max_percent, load);
+    }
+    probe.render_load_avg_percent = load_sum / probe.workers;
+  } catch (const nlohmann::json::exception& failure) {
+    error =
+        "synthfarm's report " + path.string() + " is not what this bench reads: " + failure.what();
+    return false;
+  }
   probe.passed = probe.underrun_frames == 0 && probe.device_underflows == 0;
   return true;
 }
@@ -94,24 +62,27 @@ std::optional<ProbeResult> run_probe(const std::string& synthfarm, std::uint32_t
                                      std::uint32_t sines, const CapacityOptions& options,
                                      std::string& error) {
   const std::string name = unique_run_name();
-  const std::filesystem::path control =
-      std::filesystem::temp_directory_path() / (name + ".control");
+  const std::filesystem::path directory = std::filesystem::temp_directory_path();
+  const std::filesystem::path control = directory / (name + ".control");
+  const std::filesystem::path report = directory / (name + ".json");
   char seconds_text[32];
   std::snprintf(seconds_text, sizeof seconds_text, "%g", options.seconds);
-  const auto run =
-      run_synthfarm(synthfarm,
-                    {"--audio", "null", "--workers", std::to_string(workers), "--sines",
-                     std::to_string(sines), "--seed", "1", "--duration", seconds_text, "--kernel",
-                     options.kernel, "--name", name, "--control", control.string()},
-                    error);
+  const auto run = run_synthfarm(
+      synthfarm,
+      {"--audio", "null", "--workers", std::to_string(workers), "--sines", std::to_string(sines),
+       "--seed", "1", "--duration", seconds_text, "--kernel", options.kernel, "--name", name,
+       "--control", control.string(), "--report", report.string(), "--quiet"},
+      error);
   std::error_code ignored;
   std::filesystem::remove(control, ignored);  // synthfarm removes it; this is in case it died
-  if (!run) return std::nullopt;
   ProbeResult probe;
   probe.workers = workers;
   probe.sines_per_worker = sines;
+  const bool read = run && read_probe_report(report, probe, error);
+  std::filesystem::remove(report, ignored);
+  if (!run) return std::nullopt;
   probe.wall_seconds = run->wall_seconds;
-  if (!parse_final_lines(run->output, probe, error)) {
+  if (!read) {
     error = "synthfarm --audio null --workers " + std::to_string(workers) + " --sines " +
             std::to_string(sines) + ": " + error + "; its output:\n" + tail_of(run->output);
     return std::nullopt;

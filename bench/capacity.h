@@ -2,7 +2,7 @@
 // `synthfarm-bench capacity`: for each worker count, the largest number of oscillators that
 // plays in real time without a single underrun (issue 5). Each probe runs the real `synthfarm`
 // binary on its null clock (48 kHz, 256-frame buffers, synthfarm's defaults) for a fixed time
-// and reads its `final:` lines. The search doubles the oscillator count from a small start
+// and reads its --report JSON. The search doubles the oscillator count from a small start
 // until a probe fails or the maximum is reached, then bisects the bracket down to a relative
 // precision.
 //
@@ -34,7 +34,7 @@ struct CapacityOptions {
   std::uint32_t attempts = 2;
 };
 
-// What one probe's `final:` lines say.
+// What one probe's report (synthfarm --report) says.
 struct ProbeResult {
   std::uint32_t workers = 0;
   std::uint32_t sines_per_worker = 0;

@@ -103,7 +103,7 @@ constexpr const char* kCapacityHelp =
     "For each worker count, searches the largest total of oscillators that plays in real time\n"
     "with zero underruns: runs the synthfarm binary beside this one on its null clock\n"
     "(synthfarm --audio null --duration S --seed 1; 48 kHz, 256-frame buffers) and reads its\n"
-    "final: lines. A probe passes when no worker has an underrun frame and the clock has no\n"
+    "--report JSON. A probe passes when no worker has an underrun frame and the clock has no\n"
     "device underflow (a wake more than one period late, so a buffer was skipped).\n"
     "The search starts at 1000 oscillators in total, doubles until a count fails (--attempts\n"
     "probes in a row fail) or the maximum is reached, then bisects. Counts are per worker,\n"
