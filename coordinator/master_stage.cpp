@@ -34,8 +34,7 @@ MasterStage::MasterStage(std::uint32_t sample_rate_hz, bool limit_output) noexce
     : fade_frames_(static_cast<std::uint32_t>(0.005 * sample_rate_hz)),
       fade_in_step_(1.0f / static_cast<float>(fade_frames_)),
       limit_output_(limit_output),
-      gain_ramp_{.frames = ramp_frames_at(sample_rate_hz),
-                 .position = ramp_frames_at(sample_rate_hz)} {}
+      gain_ramp_(ramp_frames_at(sample_rate_hz), 1.0f) {}
 
 void MasterStage::set_gain_db(double db) noexcept {
   if (std::isnan(db)) return;
@@ -46,26 +45,6 @@ void MasterStage::set_gain_db(double db) noexcept {
   // Relaxed pairs with process()'s relaxed load: the value is all that travels, nothing
   // written before it needs to be seen with it.
   target_gain_.store(static_cast<float>(std::pow(10.0, db / 20.0)), std::memory_order_relaxed);
-}
-
-void MasterStage::GainRamp::restart_towards(float target) noexcept {
-  start_gain = applied_gain;
-  target_gain = target;
-  position = 0;
-}
-
-float MasterStage::GainRamp::next_frame_gain() noexcept {
-  if (position < frames) {
-    ++position;
-    // In double from the ramp's two ends rather than by accumulating a step: no drift, the
-    // sequence is monotonic (every operation rounds monotonically) and never passes the target,
-    // and the last frame lands on the target exactly.
-    const double start = start_gain;
-    const double span = static_cast<double>(target_gain) - start;  // exact in double
-    applied_gain =
-        position == frames ? target_gain : static_cast<float>(start + span * position / frames);
-  }
-  return applied_gain;
 }
 
 void MasterStage::process(float* interleaved, std::uint32_t frames,
@@ -81,18 +60,18 @@ void MasterStage::process(float* interleaved, std::uint32_t frames,
   float fade_in_gain = fade_in_gain_;
   std::uint32_t fade_in_count = fade_in_count_;
   std::uint32_t fade_out_count = fade_out_count_;
-  GainRamp gain_ramp = gain_ramp_;
+  LinearRamp gain_ramp = gain_ramp_;
   // Relaxed pairs with set_gain_db's relaxed store. Read once: a change starts at a block
   // boundary.
   const float target_gain = target_gain_.load(std::memory_order_relaxed);
-  if (target_gain != gain_ramp.target_gain) gain_ramp.restart_towards(target_gain);
+  if (target_gain != gain_ramp.target()) gain_ramp.restart_towards(target_gain);
   // 32-bit counts of one call (a buffer holds far fewer than 2^32 samples): 64-bit ones would
   // halve the vector lanes of the steady-state loop.
   std::uint32_t nonfinite = 0;
   std::uint32_t limited = 0;
-  if (fade_in_count >= fade_frames && !fading_out && gain_ramp.position >= gain_ramp.frames) {
+  if (fade_in_count >= fade_frames && !fading_out && !gain_ramp.ramping()) {
     // The steady state, nearly every call: both gains are constant over the block.
-    const float master_gain = gain_ramp.applied_gain;
+    const float master_gain = gain_ramp.value();
     const std::size_t samples = std::size_t{frames} * channels;
     for (std::size_t i = 0; i < samples; ++i) {
       interleaved[i] = finish_sample(interleaved[i] * fade_in_gain, master_gain, limit_output,
@@ -112,7 +91,7 @@ void MasterStage::process(float* interleaved, std::uint32_t frames,
                 : 1.0f - static_cast<float>(fade_out_count + 1) / static_cast<float>(fade_frames);
         if (fade_out_count < fade_frames) ++fade_out_count;
       }
-      const float master_gain = gain_ramp.next_frame_gain();
+      const float master_gain = gain_ramp.next();
       float* frame = interleaved + std::size_t{n} * channels;
       for (std::uint32_t c = 0; c < channels; ++c) {
         float sample = frame[c] * fade_in_gain;  // one rounding, as pyo's server

@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "shared/linear_ramp.h"
+
 namespace synthfarm {
 
 class MasterStage {
@@ -47,7 +49,7 @@ class MasterStage {
   double gain_db() const noexcept { return target_gain_db_.load(std::memory_order_relaxed); }
 
   std::uint32_t fade_frames() const noexcept { return fade_frames_; }
-  std::uint32_t gain_ramp_frames() const noexcept { return gain_ramp_.frames; }
+  std::uint32_t gain_ramp_frames() const noexcept { return gain_ramp_.frames(); }
   std::uint64_t nonfinite_samples() const noexcept {
     return nonfinite_samples_.load(std::memory_order_relaxed);
   }
@@ -56,22 +58,6 @@ class MasterStage {
   }
 
  private:
-  // The master gain's ramp, owned by the output thread: from start_gain to target_gain over
-  // frames; position == frames means done and applied_gain == target_gain.
-  struct GainRamp {
-    std::uint32_t frames;
-    std::uint32_t position;
-    float applied_gain = 1.0f;
-    float start_gain = 1.0f;
-    float target_gain = 1.0f;
-
-    // Thread: the output. RT-safe: arithmetic only. From wherever the gain is, also in the
-    // middle of a ramp, to `target`: no step.
-    void restart_towards(float target) noexcept;
-    // Thread: the output. RT-safe: arithmetic only. The gain of the next frame.
-    float next_frame_gain() noexcept;
-  };
-
   // pyo's fade-in (SPEC.md §8): T = int(0.005 * sr) frames; the gain accumulates float32(1/T)
   // per frame, starting with the first frame, and stays at its float32 sum (0.9999992).
   std::uint32_t fade_frames_;
@@ -88,7 +74,7 @@ class MasterStage {
   // The same in dB, for reports: written and read by the control thread only.
   std::atomic<double> target_gain_db_{0.0};
   static_assert(std::atomic<float>::is_always_lock_free);
-  GainRamp gain_ramp_;
+  LinearRamp gain_ramp_;  // owned by the output thread
   // Counted by the output thread, read by the control thread (relaxed: statistics).
   std::atomic<std::uint64_t> nonfinite_samples_{0};
   std::atomic<std::uint64_t> limited_samples_{0};

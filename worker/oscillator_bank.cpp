@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "shared/linear_ramp.h"
 #include "shared/sine_loop.h"
 #include "worker/sineloop_kernels.h"
 
@@ -57,7 +58,9 @@ struct OscillatorBank::State {
 
   float feed = 0.0f;      // exact: feedback * 512
   float feedback = 0.0f;  // the clipped float32 feedback in use (fast uses it directly)
-  float mul = 1.0f;
+  // The mul in use, and its ramp (ramp_mul_to): value() is the last frame's mul; at rest, the
+  // mul the kernel renders with.
+  LinearRamp mul{1, 1.0f};
 
   // Feedback glide (glide_feedback_to): step `glide_step` of `glide_steps` is in use for
   // another `glide_frames_left` frames. No glide while glide_steps == 0.
@@ -67,16 +70,6 @@ struct OscillatorBank::State {
   std::uint32_t glide_step = 0;
   std::uint32_t glide_frames_left = 0;
   std::uint32_t steps_per_glide = 1;
-
-  // mul ramp (ramp_mul_to): frames ramp_done + 1 ... ramp_frames of the ramp from ramp_from
-  // to ramp_to are still to come; mul holds the gain of the last frame ramped. No ramp while
-  // ramp_done == ramp_frames.
-  float ramp_from = 1.0f;
-  float ramp_to = 1.0f;
-  std::uint32_t ramp_frames = 1;  // the ramp's length, fixed by the sample rate
-  std::uint32_t ramp_done = 1;
-
-  bool mul_ramping() const noexcept { return ramp_done < ramp_frames; }
 
   void use_feedback(float clipped) noexcept {
     feedback = clipped;
@@ -122,9 +115,8 @@ OscillatorBank::OscillatorBank(std::span<const double> frequencies_hz, double sa
   s.steps_per_glide = std::max<std::uint32_t>(
       1, static_cast<std::uint32_t>(
              std::lround(kFeedbackGlideSeconds * sample_rate_hz / kFeedbackGlideStepFrames)));
-  s.ramp_frames = std::max<std::uint32_t>(
-      1, static_cast<std::uint32_t>(std::lround(kMulRampSeconds * sample_rate_hz)));
-  s.ramp_done = s.ramp_frames;
+  s.mul = LinearRamp(static_cast<std::uint32_t>(std::lround(kMulRampSeconds * sample_rate_hz)),
+                     static_cast<float>(mul));
 
   // Channel c holds oscillators c, c + channels, ... in index order, padded to whole slots.
   std::vector<std::size_t> per_channel(s.channels, 0);
@@ -186,8 +178,7 @@ void OscillatorBank::set_feedback(double feedback) noexcept {
 }
 
 void OscillatorBank::set_mul(double mul) noexcept {
-  state_->ramp_done = state_->ramp_frames;
-  state_->mul = static_cast<float>(mul);
+  state_->mul.jump_to(static_cast<float>(mul));
 }
 
 void OscillatorBank::glide_feedback_to(double feedback) noexcept {
@@ -201,9 +192,7 @@ void OscillatorBank::glide_feedback_to(double feedback) noexcept {
 
 void OscillatorBank::ramp_mul_to(double mul) noexcept {
   State& s = *state_;
-  s.ramp_from = s.mul;  // wherever a ramp in progress has got to
-  s.ramp_to = static_cast<float>(mul);
-  s.ramp_done = 0;
+  s.mul.restart_towards(static_cast<float>(mul));  // from wherever a ramp has got to
 }
 
 bool OscillatorBank::set_frequencies(std::span<const double> frequencies_hz) noexcept {
@@ -229,7 +218,7 @@ std::uint32_t OscillatorBank::feedback_glide_steps() const noexcept {
 }
 
 std::uint32_t OscillatorBank::mul_ramp_frames() const noexcept {
-  return state_->ramp_frames;
+  return state_->mul.frames();
 }
 
 void OscillatorBank::State::store_increments(std::span<const double> frequencies_hz) noexcept {
@@ -266,13 +255,10 @@ void OscillatorBank::State::render_span(float* out, std::uint32_t frames,
 }
 
 void OscillatorBank::State::apply_mul_ramp(float* out, std::uint32_t frames) noexcept {
-  const auto length = static_cast<float>(ramp_frames);  // >= 1
   for (std::uint32_t n = 0; n < frames; ++n) {
-    ++ramp_done;
-    // lerp is monotonic in t and exact at t = 1: the last frame is at ramp_to exactly.
-    mul = std::lerp(ramp_from, ramp_to, static_cast<float>(ramp_done) / length);
+    const float gain = mul.next();  // the target exactly at the ramp's last frame
     float* frame = out + std::size_t{n} * channels;
-    for (std::uint32_t c = 0; c < channels; ++c) frame[c] *= mul;
+    for (std::uint32_t c = 0; c < channels; ++c) frame[c] *= gain;
   }
 }
 
@@ -280,8 +266,8 @@ void OscillatorBank::render(float* out, std::uint32_t frames) noexcept {
   State& s = *state_;
   frames = std::min(frames, s.max_block_frames);
   if (frames == 0) return;
-  if (s.glide_steps == 0 && !s.mul_ramping()) {
-    s.render_span(out, frames, s.mul);  // the usual case: one span, as always
+  if (s.glide_steps == 0 && !s.mul.ramping()) {
+    s.render_span(out, frames, s.mul.value());  // the usual case: one span, as always
     return;
   }
   // Spans end where a glide step or the mul ramp ends, so the frames after a ramp render with
@@ -299,12 +285,12 @@ void OscillatorBank::render(float* out, std::uint32_t frames) noexcept {
     std::uint32_t span = frames - done;
     if (s.glide_steps != 0) span = std::min(span, s.glide_frames_left);
     float* span_out = out + std::size_t{done} * s.channels;
-    if (s.mul_ramping()) {
-      span = std::min(span, s.ramp_frames - s.ramp_done);
+    if (s.mul.ramping()) {
+      span = std::min(span, s.mul.frames_left());
       s.render_span(span_out, span, 1.0f);  // exact: 1 * y is y; the ramp scales the sums
       s.apply_mul_ramp(span_out, span);
     } else {
-      s.render_span(span_out, span, s.mul);
+      s.render_span(span_out, span, s.mul.value());
     }
     s.glide_frames_left -= std::min(span, s.glide_frames_left);
     done += span;
