@@ -3,16 +3,8 @@
 // every state the mixer has (steady, a late worker, stop and play, an exited worker, bad
 // samples, the fade-out), while every call to the global allocation functions is counted.
 //
-// What is counted, in this binary only:
-//  - every replaceable operator new and operator delete (plain, array, aligned, nothrow, sized);
-//  - the C allocator (malloc, calloc, realloc, free, aligned_alloc, posix_memalign, memalign,
-//    valloc, pvalloc), by defining those functions here and forwarding them to glibc's own
-//    exported implementations (__libc_malloc and friends, which glibc exports for exactly this
-//    kind of wrapper; the malloc hooks are gone since glibc 2.34). This catches allocations that
-//    bypass operator new: strdup, std::aligned_alloc, libraries written in C, Highway's
-//    allocator. Under AddressSanitizer, ThreadSanitizer or MemorySanitizer the runtime
-//    interposes malloc itself and a second definition here would break its bookkeeping, so
-//    there only operator new/delete are counted (and the malloc test says it is skipped).
+// Every global allocation function is counted (tests/support/allocation_counter.h says how),
+// on every thread.
 // The mixer's own additions ride along in one test: the master gain's ramps, a tap (which sees
 // every buffer, in order) and the callback duration histogram.
 // Counting is armed only around mix() calls: the test's own producer side (the rings' writes,
@@ -41,232 +33,18 @@
 #include "coordinator/worker_waker.h"
 #include "shared/segment.h"
 #include "shared/shared_futex.h"
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SYNTHFARM_COUNT_MALLOC 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define SYNTHFARM_COUNT_MALLOC 0
-#endif
-#endif
-#ifndef SYNTHFARM_COUNT_MALLOC
-#define SYNTHFARM_COUNT_MALLOC 1
-#endif
-
-// ---------------------------------------------------------------------------------------------
-// The counters. Global atomics rather than thread-locals, so that an allocation on any thread
-// while a callback runs is seen (the mixer must not start threads either).
-
-namespace {
-
-struct AllocationCounters {
-  std::atomic<bool> armed{false};
-  std::atomic<std::uint64_t> operator_new{0};
-  std::atomic<std::uint64_t> operator_delete{0};
-  std::atomic<std::uint64_t> malloc_family{0};  // malloc, calloc, realloc, aligned, valloc...
-  std::atomic<std::uint64_t> free{0};
-};
-
-// Constant-initialised (no constructor runs), so it is usable by allocations made before main.
-constinit AllocationCounters g_counters;
-
-inline void count(std::atomic<std::uint64_t>& counter) noexcept {
-  if (g_counters.armed.load(std::memory_order_relaxed)) {
-    counter.fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
-}  // namespace
-
-#if SYNTHFARM_COUNT_MALLOC
-extern "C" {
-// glibc's own allocator under its exported internal names (GLIBC_2.2.5 symbols).
-void* __libc_malloc(std::size_t size);
-void* __libc_calloc(std::size_t count, std::size_t size);
-void* __libc_realloc(void* memory, std::size_t size);
-void* __libc_memalign(std::size_t alignment, std::size_t size);
-void* __libc_valloc(std::size_t size);
-void* __libc_pvalloc(std::size_t size);
-void __libc_free(void* memory);
-
-// Every allocating entry point is replaced, so that each block comes from and goes back to the
-// same glibc heap whichever function allocated it (glibc manual, "Replacing malloc").
-void* malloc(std::size_t size) noexcept {
-  count(g_counters.malloc_family);
-  return __libc_malloc(size);
-}
-void* calloc(std::size_t count_of, std::size_t size) noexcept {
-  count(g_counters.malloc_family);
-  return __libc_calloc(count_of, size);
-}
-void* realloc(void* memory, std::size_t size) noexcept {
-  count(g_counters.malloc_family);
-  return __libc_realloc(memory, size);
-}
-void* memalign(std::size_t alignment, std::size_t size) noexcept {
-  count(g_counters.malloc_family);
-  return __libc_memalign(alignment, size);
-}
-void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
-  count(g_counters.malloc_family);
-  return __libc_memalign(alignment, size);
-}
-int posix_memalign(void** memory, std::size_t alignment, std::size_t size) noexcept {
-  count(g_counters.malloc_family);
-  if (alignment % sizeof(void*) != 0 || (alignment & (alignment - 1)) != 0) return EINVAL;
-  void* result = __libc_memalign(alignment, size);
-  if (!result) return ENOMEM;
-  *memory = result;
-  return 0;
-}
-void* valloc(std::size_t size) noexcept {
-  count(g_counters.malloc_family);
-  return __libc_valloc(size);
-}
-void* pvalloc(std::size_t size) noexcept {
-  count(g_counters.malloc_family);
-  return __libc_pvalloc(size);
-}
-void free(void* memory) noexcept {
-  if (memory) count(g_counters.free);
-  __libc_free(memory);
-}
-}  // extern "C"
-#endif
-
-namespace {
-
-void* counted_new(std::size_t size, std::size_t alignment) {
-  count(g_counters.operator_new);
-  size = std::max<std::size_t>(size, 1);
-  return alignment <= alignof(std::max_align_t)
-             ? std::malloc(size)
-             : std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
-}
-
-// Out of line: GCC would otherwise inline free() into each delete-expression and warn that it
-// frees memory from operator new, not knowing that this operator new is malloc.
-[[gnu::noinline]] void counted_delete(void* memory) noexcept {
-  if (memory) count(g_counters.operator_delete);
-  std::free(memory);
-}
-
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (void* memory = counted_new(size, 0)) return memory;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-  if (void* memory = counted_new(size, 0)) return memory;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t size, std::align_val_t alignment) {
-  if (void* memory = counted_new(size, static_cast<std::size_t>(alignment))) return memory;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size, std::align_val_t alignment) {
-  if (void* memory = counted_new(size, static_cast<std::size_t>(alignment))) return memory;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  return counted_new(size, 0);
-}
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  return counted_new(size, 0);
-}
-void* operator new(std::size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept {
-  return counted_new(size, static_cast<std::size_t>(alignment));
-}
-void* operator new[](std::size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept {
-  return counted_new(size, static_cast<std::size_t>(alignment));
-}
-void operator delete(void* memory) noexcept {
-  counted_delete(memory);
-}
-void operator delete[](void* memory) noexcept {
-  counted_delete(memory);
-}
-void operator delete(void* memory, std::size_t) noexcept {
-  counted_delete(memory);
-}
-void operator delete[](void* memory, std::size_t) noexcept {
-  counted_delete(memory);
-}
-void operator delete(void* memory, std::align_val_t) noexcept {
-  counted_delete(memory);
-}
-void operator delete[](void* memory, std::align_val_t) noexcept {
-  counted_delete(memory);
-}
-void operator delete(void* memory, std::size_t, std::align_val_t) noexcept {
-  counted_delete(memory);
-}
-void operator delete[](void* memory, std::size_t, std::align_val_t) noexcept {
-  counted_delete(memory);
-}
-void operator delete(void* memory, const std::nothrow_t&) noexcept {
-  counted_delete(memory);
-}
-void operator delete[](void* memory, const std::nothrow_t&) noexcept {
-  counted_delete(memory);
-}
-void operator delete(void* memory, std::align_val_t, const std::nothrow_t&) noexcept {
-  counted_delete(memory);
-}
-void operator delete[](void* memory, std::align_val_t, const std::nothrow_t&) noexcept {
-  counted_delete(memory);
-}
+#include "tests/support/allocation_counter.h"
 
 namespace synthfarm {
 namespace {
 
-struct Counts {
-  std::uint64_t operator_new = 0;
-  std::uint64_t operator_delete = 0;
-  std::uint64_t malloc_family = 0;
-  std::uint64_t free = 0;
+using Counts = testing::AllocationCounts;
+using testing::escape;
 
-  static Counts now() {
-    return {g_counters.operator_new.load(), g_counters.operator_delete.load(),
-            g_counters.malloc_family.load(), g_counters.free.load()};
-  }
-  Counts operator-(const Counts& earlier) const {
-    return {operator_new - earlier.operator_new, operator_delete - earlier.operator_delete,
-            malloc_family - earlier.malloc_family, free - earlier.free};
-  }
-  Counts& operator+=(const Counts& more) {
-    operator_new += more.operator_new;
-    operator_delete += more.operator_delete;
-    malloc_family += more.malloc_family;
-    free += more.free;
-    return *this;
-  }
-  std::uint64_t total() const { return operator_new + operator_delete + malloc_family + free; }
-};
-
-std::ostream& operator<<(std::ostream& out, const Counts& counts) {
-  return out << "operator new " << counts.operator_new << ", operator delete "
-             << counts.operator_delete << ", malloc family " << counts.malloc_family << ", free "
-             << counts.free;
-}
-
-// Counts what `run` allocates and frees. Seq_cst: the flag must not move across the calls it
-// brackets (the calls are opaque anyway; this keeps it so under LTO).
+// Counts what `run` allocates and frees, on every thread.
 template <typename Run>
 Counts counted(Run&& run) {
-  const Counts before = Counts::now();
-  g_counters.armed.store(true, std::memory_order_seq_cst);
-  run();
-  g_counters.armed.store(false, std::memory_order_seq_cst);
-  return Counts::now() - before;
-}
-
-// Keeps the compiler from removing an allocation whose result is unused (it may elide a
-// malloc/free or new/delete pair).
-void escape(void* pointer) {
-  asm volatile("" : : "g"(pointer) : "memory");
+  return testing::count_allocations(std::forward<Run>(run), testing::CountedThreads::kEvery);
 }
 
 constexpr std::uint32_t kWorkers = 3;
@@ -388,19 +166,19 @@ TEST_P(MixerUnderCount, SeesAnAllocationInsideTheCountedRegion) {
   });
   EXPECT_EQ(by_aligned_nothrow.operator_new, 1u);
   EXPECT_EQ(by_aligned_nothrow.operator_delete, 1u);
-#if SYNTHFARM_COUNT_MALLOC
-  const Counts by_malloc = counted([] {
-    void* memory = std::malloc(32);
-    escape(memory);
-    std::free(memory);
-    void* aligned = std::aligned_alloc(64, 64);
-    escape(aligned);
-    std::free(aligned);
-  });
-  EXPECT_EQ(by_malloc.malloc_family, 2u);
-  EXPECT_EQ(by_malloc.free, 2u);
-  EXPECT_EQ(by_malloc.operator_new, 0u);
-#endif
+  if (testing::malloc_is_counted()) {
+    const Counts by_malloc = counted([] {
+      void* memory = std::malloc(32);
+      escape(memory);
+      std::free(memory);
+      void* aligned = std::aligned_alloc(64, 64);
+      escape(aligned);
+      std::free(aligned);
+    });
+    EXPECT_EQ(by_malloc.malloc_family, 2u);
+    EXPECT_EQ(by_malloc.free, 2u);
+    EXPECT_EQ(by_malloc.operator_new, 0u);
+  }
 }
 
 TEST_P(MixerUnderCount, SteadyStateCallbacksAllocateNothing) {
@@ -632,7 +410,7 @@ TEST_P(MixerUnderCount, WithAWakerSleepingWorkersAreWokenAndCallbacksAllocateNot
 }
 
 TEST(MallocCounting, IsActiveInThisBuild) {
-  if (!SYNTHFARM_COUNT_MALLOC) {
+  if (!testing::malloc_is_counted()) {
     GTEST_SKIP() << "sanitizer build: malloc belongs to the sanitizer's runtime; only operator "
                     "new/delete are counted";
   }

@@ -24,6 +24,7 @@
 #include <map>
 #include <new>
 #include <numbers>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <span>
@@ -36,6 +37,7 @@
 #include "shared/kernel_kind.h"
 #include "shared/simd_target.h"
 #include "shared/sine_loop.h"
+#include "tests/support/allocation_counter.h"
 #include "tests/support/pyo_vectors.h"
 #include "worker/oscillator_bank.h"
 #include "worker/sineloop_kernels.h"
@@ -43,85 +45,6 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
 #endif
-
-// ---------------------------------------------------------------------------------------------
-// Every operator new in this binary is counted, so a test can show that render() allocates
-// nothing. The count is atomic rather than thread-local so an allocation on any thread shows.
-// (The bank's own buffers come from Highway's aligned allocator, which calls malloc directly;
-// what this catches is any std:: container or new-expression reached from render().)
-
-namespace {
-std::atomic<std::uint64_t> g_operator_new_calls{0};
-
-void* counted_allocation(std::size_t size, std::size_t alignment) {
-  g_operator_new_calls.fetch_add(1, std::memory_order_relaxed);
-  size = std::max<std::size_t>(size, 1);
-  void* memory =
-      alignment <= alignof(std::max_align_t)
-          ? std::malloc(size)
-          : std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
-  return memory;
-}
-
-// Out of line: GCC would otherwise inline free() into each delete-expression and warn that it
-// frees memory from operator new, not knowing that this operator new is malloc.
-[[gnu::noinline]] void release_allocation(void* memory) noexcept {
-  std::free(memory);
-}
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (void* memory = counted_allocation(size, 0)) return memory;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-  if (void* memory = counted_allocation(size, 0)) return memory;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t size, std::align_val_t alignment) {
-  if (void* memory = counted_allocation(size, static_cast<std::size_t>(alignment))) return memory;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size, std::align_val_t alignment) {
-  if (void* memory = counted_allocation(size, static_cast<std::size_t>(alignment))) return memory;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  return counted_allocation(size, 0);
-}
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  return counted_allocation(size, 0);
-}
-void operator delete(void* memory) noexcept {
-  release_allocation(memory);
-}
-void operator delete[](void* memory) noexcept {
-  release_allocation(memory);
-}
-void operator delete(void* memory, std::size_t) noexcept {
-  release_allocation(memory);
-}
-void operator delete[](void* memory, std::size_t) noexcept {
-  release_allocation(memory);
-}
-void operator delete(void* memory, std::align_val_t) noexcept {
-  release_allocation(memory);
-}
-void operator delete[](void* memory, std::align_val_t) noexcept {
-  release_allocation(memory);
-}
-void operator delete(void* memory, std::size_t, std::align_val_t) noexcept {
-  release_allocation(memory);
-}
-void operator delete[](void* memory, std::size_t, std::align_val_t) noexcept {
-  release_allocation(memory);
-}
-void operator delete(void* memory, const std::nothrow_t&) noexcept {
-  release_allocation(memory);
-}
-void operator delete[](void* memory, const std::nothrow_t&) noexcept {
-  release_allocation(memory);
-}
 
 namespace synthfarm {
 
@@ -190,7 +113,7 @@ class MxcsrGuard {
 #endif
 };
 
-std::string target_test_name(const testing::TestParamInfo<SimdTarget>& param_info) {
+std::string target_test_name(const ::testing::TestParamInfo<SimdTarget>& param_info) {
   return std::string(param_info.param.name);
 }
 
@@ -423,7 +346,7 @@ TEST(TestSpectrum, PutsASinesPeakInItsBinAndASecondOneInItsOwn) {
 // ---------------------------------------------------------------------------------------------
 // exact: bit-identical to pyo and to SineLoopGroup, on every target.
 
-class ExactBankOnTarget : public testing::TestWithParam<SimdTarget> {};
+class ExactBankOnTarget : public ::testing::TestWithParam<SimdTarget> {};
 
 // The worker renders with FTZ/DAZ on (render_loop.cpp); pyo does not. No sample, product or
 // sum of the exact recurrence is subnormal at these gains, so both must give pyo's bits.
@@ -574,7 +497,7 @@ TEST_P(ExactBankOnTarget, AppliesSetFeedbackAndSetMulAtTheNextRenderAsSineLoopGr
   EXPECT_EQ(against_unchanged.first_difference / 2 / 100, 10u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, ExactBankOnTarget, testing::ValuesIn(usable_simd_targets()),
+INSTANTIATE_TEST_SUITE_P(Targets, ExactBankOnTarget, ::testing::ValuesIn(usable_simd_targets()),
                          target_test_name);
 
 // ---------------------------------------------------------------------------------------------
@@ -592,7 +515,7 @@ std::vector<double> fast_test_frequencies() {
   return frequencies_hz;
 }
 
-class FastBankOnTarget : public testing::TestWithParam<SimdTarget> {};
+class FastBankOnTarget : public ::testing::TestWithParam<SimdTarget> {};
 
 TEST_P(FastBankOnTarget, StaysWithin3e5OfExactPerOscillatorUpToFeedback0_15) {
   const std::vector<double> frequencies_hz = fast_test_frequencies();
@@ -727,33 +650,35 @@ TEST_P(FastBankOnTarget, AppliesSetFeedbackAndSetMulAtTheNextRender) {
   EXPECT_LT(after.first_difference, 3u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, FastBankOnTarget, testing::ValuesIn(usable_simd_targets()),
+INSTANTIATE_TEST_SUITE_P(Targets, FastBankOnTarget, ::testing::ValuesIn(usable_simd_targets()),
                          target_test_name);
 
 // ---------------------------------------------------------------------------------------------
 // Both kernels.
 
-class BankOnTarget : public testing::TestWithParam<SimdTarget> {};
+class BankOnTarget : public ::testing::TestWithParam<SimdTarget> {};
 
 TEST_P(BankOnTarget, NeverAllocatesWhileRendering) {
   const std::vector<double> frequencies_hz = varied_frequencies(500, 3);
   for (const KernelKind kernel : {KernelKind::kExact, KernelKind::kFast}) {
     SCOPED_TRACE(std::string(kernel_kind_name(kernel)));
     std::vector<float> out(256 * 3);  // allocated before counting starts
-    const std::uint64_t before_construction = g_operator_new_calls.load();
-    OscillatorBank bank = make_bank(frequencies_hz, 0.1, 0.005, 3, 256, kernel, GetParam());
+    std::optional<OscillatorBank> bank;
     // The counter sees this binary's allocations at all: the constructor makes some.
-    ASSERT_GT(g_operator_new_calls.load(), before_construction);
-
-    const std::uint64_t before_render = g_operator_new_calls.load();
-    for (int block = 0; block < 200; ++block) {
-      bank.render(out.data(), block % 2 == 0 ? 256 : 17);
-      if (block == 100) {
-        bank.set_feedback(0.7);
-        bank.set_mul(1.0);
+    ASSERT_GT(synthfarm::testing::count_allocations([&] {
+                bank.emplace(frequencies_hz, kSampleRateHz, 0.1, 0.005, 3, 256, kernel, GetParam());
+              }).total(),
+              0u);
+    const auto counts = synthfarm::testing::count_allocations([&] {
+      for (int block = 0; block < 200; ++block) {
+        bank->render(out.data(), block % 2 == 0 ? 256 : 17);
+        if (block == 100) {
+          bank->set_feedback(0.7);
+          bank->set_mul(1.0);
+        }
       }
-    }
-    EXPECT_EQ(g_operator_new_calls.load() - before_render, 0u);
+    });
+    EXPECT_EQ(counts.total(), 0u) << counts;
   }
 }
 
@@ -790,13 +715,13 @@ TEST_P(BankOnTarget, PlaysSilenceForANonFiniteFrequencyAndLeavesTheOthersAlone) 
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, BankOnTarget, testing::ValuesIn(usable_simd_targets()),
+INSTANTIATE_TEST_SUITE_P(Targets, BankOnTarget, ::testing::ValuesIn(usable_simd_targets()),
                          target_test_name);
 
 // ---------------------------------------------------------------------------------------------
 // Run-time changes (FIFO `set` and `reseed`): smooth, allocation-free, and exact afterwards.
 
-class SmoothChangesOnTarget : public testing::TestWithParam<SimdTarget> {};
+class SmoothChangesOnTarget : public ::testing::TestWithParam<SimdTarget> {};
 
 constexpr KernelKind kBothKernels[] = {KernelKind::kExact, KernelKind::kFast};
 
@@ -1236,18 +1161,19 @@ TEST_P(SmoothChangesOnTarget, NeverAllocatesWhileChanging) {
     SCOPED_TRACE(std::string(kernel_kind_name(kernel)));
     std::vector<float> out(256 * 3);
     OscillatorBank bank = make_bank(frequencies_hz, 0.1, 0.005, 3, 256, kernel, GetParam());
-    const std::uint64_t before = g_operator_new_calls.load();
-    for (int block = 0; block < 100; ++block) {
-      if (block % 10 == 3) bank.glide_feedback_to(block % 20 == 3 ? 0.8 : 0.05);
-      if (block % 10 == 5) bank.ramp_mul_to(block % 20 == 5 ? 0.0 : 0.01);
-      if (block % 25 == 7) bank.set_frequencies(block % 50 == 7 ? retuned : frequencies_hz);
-      bank.render(out.data(), block % 2 == 0 ? 256 : 17);
-    }
-    EXPECT_EQ(g_operator_new_calls.load() - before, 0u);
+    const auto counts = synthfarm::testing::count_allocations([&] {
+      for (int block = 0; block < 100; ++block) {
+        if (block % 10 == 3) bank.glide_feedback_to(block % 20 == 3 ? 0.8 : 0.05);
+        if (block % 10 == 5) bank.ramp_mul_to(block % 20 == 5 ? 0.0 : 0.01);
+        if (block % 25 == 7) bank.set_frequencies(block % 50 == 7 ? retuned : frequencies_hz);
+        bank.render(out.data(), block % 2 == 0 ? 256 : 17);
+      }
+    });
+    EXPECT_EQ(counts.total(), 0u) << counts;
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, SmoothChangesOnTarget, testing::ValuesIn(usable_simd_targets()),
+INSTANTIATE_TEST_SUITE_P(Targets, SmoothChangesOnTarget, ::testing::ValuesIn(usable_simd_targets()),
                          target_test_name);
 
 // ---------------------------------------------------------------------------------------------

@@ -33,101 +33,26 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/allocation_counter.h"
 #include "tests/support/child_process.h"
 #include "tests/support/wav_file.h"
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SYNTHFARM_COUNT_MALLOC 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define SYNTHFARM_COUNT_MALLOC 0
-#endif
-#endif
-#ifndef SYNTHFARM_COUNT_MALLOC
-#define SYNTHFARM_COUNT_MALLOC 1
-#endif
-
-// ---------------------------------------------------------------------------------------------
-// Allocation counting for one thread: the C allocator is replaced in this binary and forwards
-// to glibc's exported implementations. libstdc++'s operator new (plain and aligned) calls
-// malloc/aligned_alloc through the PLT, so it is counted too (SeesAnAllocationByThisThread
-// checks that). Only the calling thread's allocations count: the writer thread may allocate
-// (it is not real-time); on_mixed() may not. Under a sanitizer the runtime owns malloc, and
-// the test says it is skipped.
-
-namespace {
-constinit thread_local bool t_counting = false;
-constinit std::atomic<std::uint64_t> g_allocations{0};
-
-inline void count_allocation() noexcept {
-  if (t_counting) g_allocations.fetch_add(1, std::memory_order_relaxed);
-}
-}  // namespace
-
-#if SYNTHFARM_COUNT_MALLOC
-extern "C" {
-void* __libc_malloc(std::size_t size);
-void* __libc_calloc(std::size_t count, std::size_t size);
-void* __libc_realloc(void* memory, std::size_t size);
-void* __libc_memalign(std::size_t alignment, std::size_t size);
-
-void* malloc(std::size_t size) noexcept {
-  count_allocation();
-  return __libc_malloc(size);
-}
-void* calloc(std::size_t count_of, std::size_t size) noexcept {
-  count_allocation();
-  return __libc_calloc(count_of, size);
-}
-void* realloc(void* memory, std::size_t size) noexcept {
-  count_allocation();
-  return __libc_realloc(memory, size);
-}
-void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
-  count_allocation();
-  return __libc_memalign(alignment, size);
-}
-void* memalign(std::size_t alignment, std::size_t size) noexcept {
-  count_allocation();
-  return __libc_memalign(alignment, size);
-}
-int posix_memalign(void** memory, std::size_t alignment, std::size_t size) noexcept {
-  count_allocation();
-  if (alignment % sizeof(void*) != 0 || (alignment & (alignment - 1)) != 0) return EINVAL;
-  void* result = __libc_memalign(alignment, size);
-  if (!result) return ENOMEM;
-  *memory = result;
-  return 0;
-}
-}  // extern "C"
-#endif
 
 namespace synthfarm {
 namespace {
 
 using namespace std::chrono_literals;
+using synthfarm::testing::escape;
 using synthfarm::testing::TempDir;
 
 constexpr std::uint32_t kRateHz = 48000;
 constexpr std::uint32_t kChannels = 2;
 constexpr std::uint32_t kBlockFrames = 256;
 
-// Allocations made by this thread while `run` runs.
+// Allocations made by this thread while `run` runs: the writer thread may allocate meanwhile.
 template <typename Run>
 std::uint64_t allocations_during(Run&& run) {
-  const std::uint64_t before = g_allocations.load();
-  t_counting = true;
-  std::atomic_signal_fence(std::memory_order_seq_cst);  // keeps the calls inside the flag
-  run();
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  t_counting = false;
-  return g_allocations.load() - before;
-}
-
-// Keeps the compiler from eliding a new/delete pair whose result it can see is unused.
-void escape(void* pointer) {
-  asm volatile("" : : "g"(pointer) : "memory");
+  return testing::count_allocations(std::forward<Run>(run), testing::CountedThreads::kCalling)
+      .malloc_family;
 }
 
 // Reproducible noise in [-1, 1): every bit pattern of the mantissa gets exercised, so a file
@@ -651,7 +576,7 @@ TEST(Recorder, AnUnwritablePathFailsInOpenWithAMessageNamingThePathTheReasonAndT
 // The counter works: an allocation made by this thread in the counted region is seen, whether
 // it comes through operator new, aligned new or malloc; one made by another thread is not.
 TEST(AllocationCounting, SeesAnAllocationByThisThreadOnly) {
-  if (!SYNTHFARM_COUNT_MALLOC) GTEST_SKIP() << "sanitizer build: the sanitizer owns malloc";
+  if (!testing::malloc_is_counted()) GTEST_SKIP() << "sanitizer build: the sanitizer owns malloc";
   std::vector<float>* on_heap = nullptr;
   EXPECT_EQ(allocations_during([&] { on_heap = new std::vector<float>(64); }), 2u);
   delete on_heap;
@@ -688,7 +613,7 @@ TEST(AllocationCounting, SeesAnAllocationByThisThreadOnly) {
 // Every path on_mixed() has: copies that fit, a copy that wraps the ring's end, the wake of a
 // sleeping writer, a partial drop and whole drops against a stalled writer.
 TEST(Recorder, OnMixedAllocatesNothing) {
-  if (!SYNTHFARM_COUNT_MALLOC) GTEST_SKIP() << "sanitizer build: the sanitizer owns malloc";
+  if (!testing::malloc_is_counted()) GTEST_SKIP() << "sanitizer build: the sanitizer owns malloc";
   TempDir directory;
   const std::vector<float> stream = noise(4 * kBlockFrames, 4);
   std::uint64_t allocations = 0;
