@@ -40,7 +40,7 @@ void MasterStage::set_gain_db(double db) noexcept {
   if (std::isnan(db)) return;
   db = std::clamp(db, kMinGainDb, kMaxGainDb);
   // Relaxed: reports only, and only this thread reads it.
-  target_gain_db_.store(db, std::memory_order_relaxed);
+  target_gain_db_ = db;
   // 0 dB gives exactly 1.0f, so an unchanged gain leaves every sample's bits as they were.
   // Relaxed pairs with process()'s relaxed load: the value is all that travels, nothing
   // written before it needs to be seen with it.

@@ -46,7 +46,7 @@ class MasterStage {
   void set_gain_db(double db) noexcept;
   // Thread: control. The gain last set (the target of any ramp in progress), in dB, as set
   // after the clamp.
-  double gain_db() const noexcept { return target_gain_db_.load(std::memory_order_relaxed); }
+  double gain_db() const noexcept { return target_gain_db_; }
 
   std::uint32_t fade_frames() const noexcept { return fade_frames_; }
   std::uint32_t gain_ramp_frames() const noexcept { return gain_ramp_.frames(); }
@@ -72,7 +72,7 @@ class MasterStage {
   // The master gain, linear. Written by the control thread, read by the output thread.
   std::atomic<float> target_gain_{1.0f};
   // The same in dB, for reports: written and read by the control thread only.
-  std::atomic<double> target_gain_db_{0.0};
+  double target_gain_db_ = 0.0;
   static_assert(std::atomic<float>::is_always_lock_free);
   LinearRamp gain_ramp_;  // owned by the output thread
   // Counted by the output thread, read by the control thread (relaxed: statistics).
