@@ -9,8 +9,8 @@
 #include <memory>
 #include <vector>
 
-#include "coordinator/mixer.h"
-#include "coordinator/ring_plan.h"
+#include "coordinator/mix/mixer.h"
+#include "coordinator/mix/ring_plan.h"
 #include "shared/segment.h"
 
 namespace synthfarm::bench {

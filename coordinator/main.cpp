@@ -5,10 +5,10 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "coordinator/cli_options.h"
-#include "coordinator/control_client.h"
-#include "coordinator/coordinator.h"
-#include "coordinator/device_list.h"
+#include "coordinator/control/control_client.h"
+#include "coordinator/coordinator_run.h"
+#include "coordinator/output/device_list.h"
+#include "coordinator/plan/cli_options.h"
 
 namespace {
 

@@ -10,7 +10,7 @@ namespace {
 std::array<float, kSineTableSize + 2> make_sine_table() {
   std::array<float, kSineTableSize + 2> table{};
   for (std::size_t i = 0; i < kSineTableSize; ++i) {
-    // pyo stores literals; rounding the double sine to float32 reproduces all 512 (SPEC §2).
+    // pyo stores literals; rounding the double sine to float32 reproduces all 512 (SINELOOP.md §2).
     table[i] = static_cast<float>(std::sin(2.0 * std::numbers::pi * static_cast<double>(i) /
                                            static_cast<double>(kSineTableSize)));
   }
@@ -38,7 +38,7 @@ float sineloop_feed(double feedback) noexcept {
 
 float wrap_table_position(float position) noexcept {
   // pyo multiplies by ONE_OVER_512 (exact) and truncates to int; the int product is converted
-  // back to float by the += / -=. Keep that order: the add branch may round (SPEC §4).
+  // back to float by the += / -=. Keep that order: the add branch may round (SINELOOP.md §4).
   constexpr float kOneOver512 = 1.0f / 512.0f;
   if (position < 0.0f) {
     position += static_cast<float>((static_cast<int>(-position * kOneOver512) + 1) * 512);
@@ -87,7 +87,7 @@ void SineLoopGroup::render(float* out, std::uint32_t frames) noexcept {
     float last = last_[k];
     const float increment = increment_[k];
     for (std::uint32_t n = 0; n < frames; ++n) {
-      // Read, then increment (SPEC §4). Every line is one float32 rounding; no FMA.
+      // Read, then increment (SINELOOP.md §4). Every line is one float32 rounding; no FMA.
       phase = wrap_table_position(phase);
       const float position = wrap_table_position(phase + last * feed);
       const int index = static_cast<int>(position);
@@ -101,7 +101,7 @@ void SineLoopGroup::render(float* out, std::uint32_t frames) noexcept {
     }
     phase_[k] = phase;
     last_[k] = last;
-    if (mul != 1.0f) {  // pyo skips mul/add when mul == 1 and add == 0 (SPEC §5)
+    if (mul != 1.0f) {  // pyo skips mul/add when mul == 1 and add == 0 (SINELOOP.md §5)
       for (std::uint32_t n = 0; n < frames; ++n) stream[n] = mul * stream[n];
     }
     float* sum = accumulator_.data() + (k % channels_) * std::size_t{max_block_frames_};

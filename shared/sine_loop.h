@@ -1,6 +1,6 @@
 #pragma once
 // pyo 1.0.4's SineLoop (a table sine oscillator with feedback), bit for bit.
-// The formulas, their rounding and why each matters: ../shared/pyo-sineloop/SPEC.md.
+// The formulas, their rounding and why each matters: docs/SINELOOP.md.
 //
 // Shape (after DaisySP): fixed oscillator count at construction, setters that clamp and
 // precompute, one render() per block that loads state, loops and stores it back.
@@ -15,17 +15,17 @@ namespace synthfarm {
 inline constexpr std::size_t kSineTableSize = 512;
 
 // The 512-point table plus pyo's guard point [512] = +0.0 and one padding entry [513] that is
-// read (with weight exactly 0) when a read position wraps to exactly 512.0 (SPEC §2, §4).
+// read (with weight exactly 0) when a read position wraps to exactly 512.0 (SINELOOP.md §2, §4).
 const std::array<float, kSineTableSize + 2>& sine_table() noexcept;
 
 // Phase increment in table units per sample: float32((double)(float32(freq) * 512) / sr),
-// the "ii" rounding of SPEC §3.
+// the "ii" rounding of SINELOOP.md §3.
 float sineloop_increment(double frequency_hz, double sample_rate_hz) noexcept;
 
-// Feedback in table units: float32(feedback) clipped to [0, 1], times 512 (SPEC §3).
+// Feedback in table units: float32(feedback) clipped to [0, 1], times 512 (SINELOOP.md §3).
 float sineloop_feed(double feedback) noexcept;
 
-// Brings a table position into [0, 512) exactly as pyo's Sine_clip (SPEC §4, "W").
+// Brings a table position into [0, 512) exactly as pyo's Sine_clip (SINELOOP.md §4, "W").
 float wrap_table_position(float position) noexcept;
 
 class SineLoopGroup {
@@ -48,7 +48,8 @@ class SineLoopGroup {
 
   // Thread: the render loop. RT-safe: no allocation, lock or syscall.
   // Writes `frames` (<= max_block_frames) interleaved frames to `out`: per channel, the
-  // float32 sum of its oscillators added in index order starting from 0 (pyo's order, SPEC §8).
+  // float32 sum of its oscillators added in index order starting from 0 (pyo's order, SINELOOP.md
+  // §8).
   void render(float* out, std::uint32_t frames) noexcept;
 
  private:

@@ -38,7 +38,7 @@ constexpr std::size_t kExactGroup = HWY_TARGET == HWY_AVX3 ? 8 : 4;
 constexpr std::size_t kFastGroup = 8;
 static_assert(kExactGroup * kSlabFrames * kLanes <= kExactScratchFloats);
 
-// pyo's Sine_clip (SPEC §4), branch-free. x - 512*trunc(x/512) is exact (the product is a
+// pyo's Sine_clip (SINELOOP.md §4), branch-free. x - 512*trunc(x/512) is exact (the product is a
 // multiple of 512 below 2^33 and the difference fits in 24 bits), so a fused or unfused
 // NegMulAdd give the same bits; the one rounding pyo does, in x + 512*(trunc(-x/512) + 1) for
 // negative x, happens here in the final Add.
@@ -105,7 +105,7 @@ HWY_INLINE void ReadTable(D d, const std::uint64_t* HWY_RESTRICT pairs, hn::Vec<
 }
 
 // Renders `frames` samples of G vectors of oscillators into out[frame][g][lane], exactly as
-// SPEC §4, operation for operation (no FMA: -ffp-contract=off and only Mul/Add below).
+// SINELOOP.md §4, operation for operation (no FMA: -ffp-contract=off and only Mul/Add below).
 template <std::size_t G, bool kForward>
 HWY_INLINE void ExactVectors(const std::uint64_t* HWY_RESTRICT table_pairs,
                              float* HWY_RESTRICT phase, float* HWY_RESTRICT last,
@@ -205,7 +205,7 @@ HWY_INLINE void Transpose([[maybe_unused]] D d, [[maybe_unused]] V (&m)[kLanes])
 }
 
 // Adds G vectors' samples (out[frame][g][lane]) to sums[frame], oscillator by oscillator in
-// index order, as pyo's sequential per-channel sum (SPEC §8). `oscillators` counts the real
+// index order, as pyo's sequential per-channel sum (SINELOOP.md §8). `oscillators` counts the real
 // lanes from the first vector on; padding lanes are skipped, not added.
 template <std::size_t G>
 HWY_INLINE void AccumulateExact(const float* HWY_RESTRICT out, std::size_t frames,

@@ -1,5 +1,5 @@
 # Starts a private JACK server with the dummy backend (no sound card needed) for the tests;
-# see ../shared/AUDIO-SERVERS.md. Sourced. start_jack_dummy exports JACK_DEFAULT_SERVER so
+# see docs/TESTING.md. Sourced. start_jack_dummy exports JACK_DEFAULT_SERVER so
 # every client in this shell's children finds it; stop_jack_dummy ends it.
 
 start_jack_dummy() {

@@ -1,6 +1,7 @@
 #pragma once
-// pyo's reference vectors (tests/data/pyo-vectors, from ../shared/pyo-sineloop/vectors) and
-// pyo's server fade-in, shared by the tests that compare a kernel with them.
+// pyo's reference vectors (tests/data/pyo-vectors, generated with pyo 1.0.4, see
+// data/pyo-vectors/README.md) and pyo's server fade-in, shared by the tests that compare a kernel
+// with them.
 
 #include <cstdint>
 #include <string>
@@ -32,7 +33,7 @@ struct PyoVector {
 };
 PyoVector load_pyo_vector(const std::string& name);
 
-// pyo's server fade-in (SPEC.md §8), applied in place to interleaved frames: the gain starts
+// pyo's server fade-in (SINELOOP.md §8), applied in place to interleaved frames: the gain starts
 // at 0 and adds float32(1/T) once per frame for the first T = int(0.005 * sr) frames (so frame 0
 // is already scaled by 1/T), then stays at the float32 sum, 0.9999992, never 1.
 // Returns the final gain.

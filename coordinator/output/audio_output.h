@@ -1,0 +1,65 @@
+#pragma once
+// Where the mix goes in real time: an RtAudio device (JACK, PulseAudio, ALSA) or the built-in
+// null clock. Both call Mixer::mix from their own real-time thread.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "coordinator/mix/mixer.h"
+#include "coordinator/output/device_list.h"
+#include "coordinator/plan/cli_options.h"
+
+namespace synthfarm {
+
+class AudioOutput {
+ public:
+  virtual ~AudioOutput() = default;
+
+  // "JACK, 48000 Hz, 256 frames per buffer" and the like, for the start-up report.
+  virtual std::string description() const = 0;
+  // What the device granted; may differ from what was asked (JACK imposes its period).
+  virtual std::uint32_t sample_rate_hz() const = 0;
+  virtual std::uint32_t buffer_frames() const = 0;
+
+  // Thread: control. Starts calling mixer.mix(). Returns false and sets `error` on failure.
+  virtual bool start(Mixer& mixer, std::string& error) = 0;
+  // Thread: control. Blocks until the output thread no longer touches the mixer.
+  virtual void stop() noexcept = 0;
+};
+
+// The built-in clock: a thread that sleeps to absolute deadlines and mixes one buffer per
+// period, for headless machines. Never fails.
+std::unique_ptr<AudioOutput> make_null_clock_output(std::uint32_t sample_rate_hz,
+                                                    std::uint32_t buffer_frames,
+                                                    std::uint32_t channels);
+
+// Opens (without starting) an RtAudio stream on `api` (jack, pulse or alsa), on `device` (one
+// of probe_audio_devices(api)) or, when absent, the API's default output. `client_name` names
+// the stream; under JACK it is the client name. Returns nullptr and sets `error` (what failed
+// and what to do) when the device cannot be opened. Asks for real-time scheduling of the
+// audio thread where the API lets the client decide (ALSA, PulseAudio; JACK's server decides);
+// without the privilege the thread runs unprivileged.
+std::unique_ptr<AudioOutput> open_rtaudio_output(
+    AudioApi api, const std::optional<AudioDevice>& device, std::uint32_t sample_rate_hz,
+    std::uint32_t buffer_frames, std::uint32_t channels, const std::string& client_name,
+    std::string& error);
+
+// The devices RtAudio finds for `api` (jack, pulse or alsa), numbered as RtAudio numbers them;
+// none when the API's server is not running. Prints nothing. Blocks on the audio server.
+std::vector<AudioDevice> probe_audio_devices(AudioApi api);
+
+// The JACK client name of an instance: its --name, or "synthfarm" for the default instance.
+std::string jack_client_name_for(const std::string& instance_name);
+
+// --audio and --device as asked. Without --device, auto tries JACK, PulseAudio and ALSA, then
+// falls back to the null clock and sets `notice` to the one line that says so. With --device,
+// auto takes the first of those APIs that has a matching device, and there is no fallback: a
+// device that matches nothing, or several, is an error. Returns nullptr with `error` when a
+// named API or device fails.
+std::unique_ptr<AudioOutput> open_audio_output(const Options& options, std::string& error,
+                                               std::string& notice);
+
+}  // namespace synthfarm
