@@ -3,11 +3,9 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <bit>
 
 #include "coordinator/output/float_wav_file.h"
 #include "shared/realtime_counters.h"
-#include "shared/shared_futex.h"
 
 namespace synthfarm {
 namespace {
@@ -17,14 +15,12 @@ namespace {
 // milliseconds; two seconds covers them at the cost of 1 MiB (48 kHz stereo, rounded up to a
 // power of two: 131072 frames, 2.7 s).
 constexpr std::uint32_t kRingSeconds = 2;
-// Largest ring: 2^26 frames (256 MiB per channel); a request above it is clamped.
-constexpr std::uint32_t kMaxRingFrames = 1u << 26;
 
 std::uint32_t ring_frames_for(std::uint32_t requested_frames, std::uint32_t sample_rate_hz) {
   const std::uint64_t frames =
       requested_frames ? requested_frames : std::uint64_t{kRingSeconds} * sample_rate_hz;
-  return static_cast<std::uint32_t>(
-      std::bit_ceil(std::clamp<std::uint64_t>(frames, 1, kMaxRingFrames)));
+  // RecordingRing rounds up to a power of two and clamps to its maximum.
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(frames, RecordingRing::kMaxFrames));
 }
 
 }  // namespace
@@ -51,38 +47,20 @@ Recorder::Recorder(std::string path, SNDFILE* file, std::uint32_t channels,
                    std::uint32_t ring_frames, RecorderOptions options)
     : path_(std::move(path)),
       file_(file),
-      wake_frames_(std::clamp<std::uint32_t>(
-          options.wake_frames ? options.wake_frames : ring_frames / 64, 1, ring_frames)),
-      // A write takes at most an eighth of the ring, so a slow disk frees space as it goes
-      // rather than all at once at the end of one long write.
-      chunk_frames_(std::max<std::uint32_t>(ring_frames / 8, 1)),
       writer_recheck_(options.writer_recheck),
       before_write_(std::move(options.before_write)),
-      // Value-initialised: zeroing touches every page now, so the callback never page-faults.
-      ring_memory_(std::make_unique<float[]>(std::size_t{ring_frames} * channels)),
-      ring_(write_pos_, read_pos_, ring_memory_.get(), ring_frames, channels) {}
+      ring_(channels, ring_frames, options.wake_frames),
+      // A write takes at most an eighth of the ring, so a slow disk frees space as it goes
+      // rather than all at once at the end of one long write.
+      chunk_frames_(std::max<std::uint32_t>(ring_.capacity_frames() / 8, 1)) {}
 
 Recorder::~Recorder() {
   finish();
 }
 
-void Recorder::on_mixed(const float* interleaved, std::uint32_t frames) noexcept {
-  const std::uint64_t free_frames = ring_.free_frames();
-  const auto fitting = static_cast<std::uint32_t>(std::min<std::uint64_t>(frames, free_frames));
-  if (fitting > 0) ring_.write(interleaved, fitting);
-  // Only this thread writes the counter; finish() and the control thread read it.
-  if (fitting < frames) add_relaxed(dropped_by_ring_, frames - fitting);
-  // The writer sleeps until the ring holds wake_frames (its ready() in run_writer). Frames the
-  // ring holds, as seen before the write (the producer's view is never below the truth).
-  if (ring_.capacity_frames() - free_frames + fitting >= wake_frames_) notify_sleeper(wake_);
-}
-
 void Recorder::finish() {
   if (writer_.joinable()) {
-    // Release: pairs with the writer's acquire in run_writer(); what on_mixed() pushed before
-    // this call is then visible to its last drain.
-    stop_requested_.store(true, std::memory_order_release);
-    wake_always(wake_);
+    ring_.close();  // the writer's last drain then sees what on_mixed() pushed before this
     writer_.join();
     // Frames pushed while the writer made its last drain (the output should have stopped).
     // The writer is joined: this thread is the consumer now.
@@ -94,27 +72,32 @@ void Recorder::finish() {
   if (file_) {
     const int closed = sf_close(file_);
     file_ = nullptr;
-    if (closed != 0 && error_.empty()) {
-      error_ = "--record: closing '" + path_ + "' failed: " + sf_error_number(closed) +
-               " (is the disk full?)";
+    if (closed != 0) {
+      fail("--record: closing '" + path_ + "' failed: " + sf_error_number(closed) +
+           " (is the disk full?)");
     }
   }
 }
 
+std::string Recorder::error() const {
+  // Acquire: pairs with fail()'s release store; error_ is complete and no longer written.
+  if (!failed_.load(std::memory_order_acquire)) return {};
+  return error_;
+}
+
+void Recorder::fail(std::string message) {
+  if (failed()) return;  // the first error is the one that explains the rest
+  error_ = std::move(message);
+  // Release: pairs with error()'s acquire; the string is written before anyone may read it.
+  failed_.store(true, std::memory_order_release);
+}
+
 void Recorder::run_writer() {
   for (;;) {
-    // Acquire: pairs with finish()'s release store (see there).
-    const bool stopping = stop_requested_.load(std::memory_order_acquire);
+    const bool stopping = ring_.closed();
     drain();
     if (stopping) return;
-    sleep_until_ready(
-        wake_,
-        [this] {
-          // Relaxed: sleep_until_ready's fence and finish()'s futex wake order it.
-          return ring_.available_frames() >= wake_frames_ ||
-                 stop_requested_.load(std::memory_order_relaxed);
-        },
-        writer_recheck_);
+    ring_.wait_for_frames(writer_recheck_);
   }
 }
 
@@ -136,7 +119,7 @@ void Recorder::write_chunk(std::uint32_t frames) {
   std::uint64_t written = 0;
   std::uint64_t lost = 0;
   ring_.consume(frames, [&](const float* piece, std::uint32_t piece_frames, std::uint32_t) {
-    if (!error_.empty()) {
+    if (failed()) {
       lost += piece_frames;
       return;
     }
@@ -145,10 +128,10 @@ void Recorder::write_chunk(std::uint32_t frames) {
     written += done_frames;
     if (done_frames < piece_frames) {
       lost += piece_frames - done_frames;
-      error_ = "--record: writing '" + path_ + "' failed after " +
-               std::to_string(frames_written_.load(std::memory_order_relaxed) + written) +
-               " frames: " + sf_strerror(file_) +
-               " (is the disk full?); the file keeps those frames, later ones are dropped";
+      fail("--record: writing '" + path_ + "' failed after " +
+           std::to_string(frames_written_.load(std::memory_order_relaxed) + written) +
+           " frames: " + sf_strerror(file_) +
+           " (is the disk full?); the file keeps those frames, later ones are dropped");
     }
   });
   // After consume() has released the frames to the producer: a reader that sees the new count

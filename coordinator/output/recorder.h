@@ -1,13 +1,14 @@
 #pragma once
 // --record FILE.wav: records what the output plays, while it plays.
 //
-// The output thread hands every buffer to on_mixed(), which only copies it into a lock-free
-// ring owned by the recorder (frames that do not fit are dropped and counted, never waited
-// for). A non-real-time writer thread takes them out and writes a float32 WAV through
-// libsndfile, with the header brought up to date after every write: the file on disk is a
-// valid WAV holding every frame written so far at all times, even if the process is killed
-// with SIGKILL. A write error (disk full) ends the writing; the file keeps what was written,
-// and later frames are counted as dropped.
+// Two halves. The real-time one is a RecordingRing (coordinator/mix/recording_ring.h): the
+// output hands every buffer to on_mixed(), which only copies it into a lock-free ring (frames
+// that do not fit are dropped and counted, never waited for). This half is the writer: a
+// non-real-time thread that takes the frames out and writes a float32 WAV through libsndfile,
+// with the header brought up to date after every write, so that the file on disk is a valid
+// WAV holding every frame written so far at all times, even if the process is killed with
+// SIGKILL. A write error (disk full) ends the writing; the file keeps what was written, later
+// frames are counted as dropped, and error() says why from then on.
 
 #include <sndfile.h>
 
@@ -20,8 +21,7 @@
 #include <thread>
 
 #include "coordinator/mix/mix_tap.h"
-#include "shared/segment_layout.h"
-#include "shared/spsc_ring.h"
+#include "coordinator/mix/recording_ring.h"
 
 namespace synthfarm {
 
@@ -30,10 +30,9 @@ struct RecorderOptions {
   // recorder.cpp for why).
   std::uint32_t ring_frames = 0;
   // on_mixed() wakes a sleeping writer once the ring holds this many frames, so that neither
-  // the callback's futex syscall (3 to 7 us measured) nor the writer's header update happens
-  // on every buffer: at 256-frame buffers, one callback in 8 pays the wake.
-  // Fewer frames wait for the writer's own timeout (writer_recheck). 0: 1/64 of the ring
-  // (2048 frames, 43 ms, at 48 kHz).
+  // the callback's futex syscall nor the writer's header update happens on every buffer (see
+  // recording_ring.h). Fewer frames wait for the writer's own timeout (writer_recheck). 0:
+  // 1/64 of the ring (2048 frames, 43 ms, at 48 kHz).
   std::uint32_t wake_frames = 0;
   // The writer also wakes this often untold, so that frames fewer than wake_frames (a paused
   // output) still reach the file. Not how it notices data, nor shutdown: on_mixed() and
@@ -44,6 +43,8 @@ struct RecorderOptions {
   std::function<void()> before_write;
 };
 
+// The mixer's tap is the recorder itself (so that the mixer feeds "the recorder"); the
+// real-time work is its RecordingRing's.
 class Recorder final : public MixTap {
  public:
   // Thread: control, before the output starts. Allocates; blocks on the file system.
@@ -59,11 +60,11 @@ class Recorder final : public MixTap {
   Recorder& operator=(const Recorder&) = delete;
 
   // Thread: the output (audio callback, null clock or file thread); one producer thread only.
-  // RT-safe: no allocation, lock, I/O, logging or waiting; copies into the ring, counts the
-  // frames that do not fit as dropped, and makes at most one futex wake syscall, only when the
-  // writer sleeps and the ring holds wake_frames. `interleaved` holds `frames` frames of the
-  // channel count given to open().
-  void on_mixed(const float* interleaved, std::uint32_t frames) noexcept override;
+  // RT-safe: RecordingRing::on_mixed (no allocation, lock, I/O, logging or waiting; at most one
+  // futex wake). `interleaved` holds `frames` frames of the channel count given to open().
+  void on_mixed(const float* interleaved, std::uint32_t frames) noexcept override {
+    ring_.on_mixed(interleaved, frames);
+  }
 
   // Thread: control, once the output no longer calls on_mixed() (frames pushed during or
   // after finish() are neither written nor counted). Blocks until the writer has written
@@ -80,11 +81,12 @@ class Recorder final : public MixTap {
   // After finish(), frames_written() + frames_dropped() == every frame given to on_mixed().
   std::uint64_t frames_dropped() const noexcept {
     // Relaxed: statistics; each counter has one writer (the producer, the writer thread).
-    return dropped_by_ring_.load(std::memory_order_relaxed) +
-           dropped_by_writer_.load(std::memory_order_relaxed);
+    return ring_.frames_dropped() + dropped_by_writer_.load(std::memory_order_relaxed);
   }
-  // Thread: control, after finish(). Why writing stopped early; empty when all went well.
-  const std::string& error() const noexcept { return error_; }
+  // Thread: any, at any time (`report FILE` asks while the writer may be failing). Allocates:
+  // returns a copy. Why writing stopped early; empty while all goes well. Once not empty, it
+  // never changes.
+  std::string error() const;
   // Thread: any.
   const std::string& path() const noexcept { return path_; }
   std::uint32_t ring_frames() const noexcept { return ring_.capacity_frames(); }
@@ -99,27 +101,26 @@ class Recorder final : public MixTap {
   void drain();
   // Thread: writer. Takes `frames` out of the ring into the file (or drops them after an error).
   void write_chunk(std::uint32_t frames);
+  // Thread: writer, or finish() once the writer is joined (one at a time). Keeps the first
+  // error only, and publishes it to error().
+  void fail(std::string message);
+  // Thread: writer or finish(), as fail(). Whether fail() was called (its own flag: relaxed).
+  bool failed() const noexcept { return failed_.load(std::memory_order_relaxed); }
 
   const std::string path_;
   SNDFILE* file_;  // owned; closed by finish()
-  const std::uint32_t wake_frames_;
-  const std::uint32_t chunk_frames_;
   const std::chrono::milliseconds writer_recheck_;
   const std::function<void()> before_write_;
-  std::unique_ptr<float[]> ring_memory_;
+  RecordingRing ring_;
+  const std::uint32_t chunk_frames_;  // the most one write takes out of the ring
 
-  // Producer side: written by on_mixed() only.
-  alignas(kCacheLineBytes) std::atomic<std::uint64_t> write_pos_{0};
-  std::atomic<std::uint64_t> dropped_by_ring_{0};
-  // Consumer side: written by the writer thread only (then by finish(), after the join).
-  alignas(kCacheLineBytes) std::atomic<std::uint64_t> read_pos_{0};
+  // Written by the writer thread only (then by finish(), after the join).
   std::atomic<std::uint64_t> frames_written_{0};
   std::atomic<std::uint64_t> dropped_by_writer_{0};
-  WakeWord wake_;  // the writer sleeps here; on_mixed() and finish() wake it
-  std::atomic<bool> stop_requested_{false};
-
-  SpscRing ring_;      // over ring_memory_, write_pos_ and read_pos_; declared after them
-  std::string error_;  // written by the writer thread, read after it is joined
+  // Written once, by fail(), before failed_ is set; never written again: a reader that sees
+  // failed_ (acquire) reads a complete string that nobody writes any more.
+  std::string error_;
+  std::atomic<bool> failed_{false};
   std::thread writer_;
 };
 

@@ -1,99 +1,46 @@
 // The recorder behind --record: what the output plays reaches a valid WAV file, frame for
-// frame, through a lock-free ring; frames it cannot take are counted, never waited for; the
-// file stays valid whatever ends the process; on_mixed() allocates nothing.
+// frame, through a lock-free ring; frames it cannot take are counted, never waited for; a full
+// disk ends the writing with an error any thread may read while it happens; on_mixed()
+// allocates nothing. (That the file stays valid when the process is killed is
+// tests/process/recorder_process_test: it takes a child process.)
 //
 // Files are read back twice: with libsndfile (tests/support/wav_file.h), for the frames, and
-// byte by byte here, for the header itself (libsndfile forgives a header whose sizes disagree
-// with the file, so it cannot tell whether the header was kept up to date).
+// byte by byte (tests/support/recording_checks.h), for the header itself.
 #include "coordinator/output/recorder.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <future>
-#include <iterator>
-#include <optional>
-#include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "tests/support/allocation_counter.h"
 #include "tests/support/child_process.h"
+#include "tests/support/recording_checks.h"
 #include "tests/support/wav_file.h"
 
 namespace synthfarm {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace synthfarm::testing::recording;
 using synthfarm::testing::escape;
 using synthfarm::testing::TempDir;
-
-constexpr std::uint32_t kRateHz = 48000;
-constexpr std::uint32_t kChannels = 2;
-constexpr std::uint32_t kBlockFrames = 256;
 
 // Allocations made by this thread while `run` runs: the writer thread may allocate meanwhile.
 template <typename Run>
 std::uint64_t allocations_during(Run&& run) {
   return testing::count_allocations(std::forward<Run>(run), testing::CountedThreads::kCalling)
       .malloc_family;
-}
-
-// Reproducible noise in [-1, 1): every bit pattern of the mantissa gets exercised, so a file
-// that converted, rounded or reordered samples differs.
-std::vector<float> noise(std::uint64_t frames, std::uint32_t seed) {
-  std::mt19937 generator(seed);
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<float> samples(frames * kChannels);
-  for (float& sample : samples) sample = uniform(generator);
-  return samples;
-}
-
-// Frames that say where they come from: frame i is (i, -i), exact in float up to 2^24.
-std::vector<float> numbered(std::uint64_t first, std::uint64_t frames) {
-  std::vector<float> samples;
-  samples.reserve(frames * kChannels);
-  for (std::uint64_t i = first; i < first + frames; ++i) {
-    samples.push_back(static_cast<float>(i));
-    samples.push_back(-static_cast<float>(i));
-  }
-  return samples;
-}
-
-void push_in_blocks(Recorder& recorder, const std::vector<float>& samples,
-                    std::uint32_t block_frames) {
-  const std::uint64_t frames = samples.size() / kChannels;
-  for (std::uint64_t done = 0; done < frames; done += block_frames) {
-    const auto block =
-        static_cast<std::uint32_t>(std::min<std::uint64_t>(block_frames, frames - done));
-    recorder.on_mixed(samples.data() + done * kChannels, block);
-  }
-}
-
-// Sleeps in steps of a millisecond until `done()` or `timeout`; returns done().
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
 }
 
 RecorderOptions ring_of(std::uint32_t frames, std::function<void()> before_write = {}) {
@@ -117,200 +64,36 @@ std::unique_ptr<Recorder> open_or_fail(const std::string& path, RecorderOptions 
   return recorder;
 }
 
-// --- The header, byte by byte -----------------------------------------------------------------
-
-std::uint32_t little_endian(const std::string& bytes, std::size_t at, std::size_t width) {
-  std::uint32_t value = 0;
-  for (std::size_t i = 0; i < width; ++i) {
-    value |= std::uint32_t{static_cast<unsigned char>(bytes[at + i])} << (8 * i);
-  }
-  return value;
-}
-
-struct WavHeader {
-  std::uint64_t file_bytes = 0;
-  std::uint32_t riff_bytes = 0;  // the RIFF chunk's size field
-  std::uint32_t format_tag = 0;  // 3: IEEE float
-  std::uint32_t channels = 0;
-  std::uint32_t sample_rate_hz = 0;
-  std::uint32_t bits_per_sample = 0;
-  std::uint64_t data_offset = 0;
-  std::uint32_t data_bytes = 0;  // the data chunk's size field
-};
-
-std::optional<WavHeader> read_header(const std::string& path, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.size() < 12 || bytes.compare(0, 4, "RIFF") != 0 || bytes.compare(8, 4, "WAVE") != 0) {
-    error = path + " does not start with RIFF....WAVE";
-    return std::nullopt;
-  }
-  WavHeader header;
-  header.file_bytes = bytes.size();
-  header.riff_bytes = little_endian(bytes, 4, 4);
-  bool found_format = false;
-  for (std::size_t at = 12; at + 8 <= bytes.size();) {
-    const std::string id = bytes.substr(at, 4);
-    const std::uint32_t size = little_endian(bytes, at + 4, 4);
-    if (id == "fmt " && at + 8 + 16 <= bytes.size()) {
-      header.format_tag = little_endian(bytes, at + 8, 2);
-      header.channels = little_endian(bytes, at + 10, 2);
-      header.sample_rate_hz = little_endian(bytes, at + 12, 4);
-      header.bits_per_sample = little_endian(bytes, at + 22, 2);
-      found_format = true;
-    } else if (id == "data") {
-      header.data_offset = at + 8;
-      header.data_bytes = size;
-      if (!found_format) error = path + ": data chunk before fmt chunk";
-      return found_format ? std::optional(header) : std::nullopt;
-    }
-    at += 8 + size + (size & 1);  // chunks are padded to an even size
-  }
-  error = path + " has no data chunk";
-  return std::nullopt;
-}
-
-// The header describes `frames` float frames of kChannels at kRateHz, and its sizes agree with
-// the file: a reader that trusts the header (most do) gets those frames and nothing else.
-// Exactly: the file ends where the data chunk ends. kMayTrail: the file may go on (a process
-// killed between a data write and the header update it triggers).
-enum class FileEnd { kExactly, kMayTrail };
-
-::testing::AssertionResult HeaderHolds(const std::string& path, std::uint64_t frames,
-                                       FileEnd file_end = FileEnd::kExactly) {
-  std::string error;
-  const std::optional<WavHeader> header = read_header(path, error);
-  if (!header) return ::testing::AssertionFailure() << error;
-  const std::uint64_t data_bytes = frames * kChannels * sizeof(float);
-  if (header->format_tag != 3 || header->bits_per_sample != 32 || header->channels != kChannels ||
-      header->sample_rate_hz != kRateHz) {
-    return ::testing::AssertionFailure()
-           << "fmt says tag " << header->format_tag << ", " << header->bits_per_sample << " bits, "
-           << header->channels << " channels, " << header->sample_rate_hz << " Hz";
-  }
-  if (header->data_bytes != data_bytes) {
-    return ::testing::AssertionFailure() << "the data chunk says " << header->data_bytes
-                                         << " bytes; " << frames << " frames are " << data_bytes;
-  }
-  const std::uint64_t data_end = header->data_offset + header->data_bytes;
-  const std::uint64_t riff_end = std::uint64_t{header->riff_bytes} + 8;
-  const bool agree = file_end == FileEnd::kExactly
-                         ? data_end == header->file_bytes && riff_end == header->file_bytes
-                         : data_end <= riff_end && riff_end <= header->file_bytes;
-  if (!agree) {
-    return ::testing::AssertionFailure()
-           << "sizes disagree with the file's " << header->file_bytes << " bytes: RIFF "
-           << header->riff_bytes << " + 8, data at " << header->data_offset << " + "
-           << header->data_bytes;
-  }
-  return ::testing::AssertionSuccess();
-}
-
-// The file as libsndfile reads it; fails the test if it cannot.
-testing::Wav read_or_fail(const std::string& path) {
-  std::string error;
-  std::optional<testing::Wav> wav = testing::read_wav(path, error);
-  EXPECT_TRUE(wav) << error;
-  return wav ? *wav : testing::Wav{};
-}
-
-// --- A child process, for what must survive the death of the recording process --------------
-
-void write_all(int fd, const std::string& text) {
-  for (std::size_t done = 0; done < text.size();) {
-    const ssize_t written = write(fd, text.data() + done, text.size() - done);
-    if (written <= 0) return;
-    done += static_cast<std::size_t>(written);
-  }
-}
-
-// In a child: says why on the report pipe and exits with 1.
-[[noreturn]] void child_fails(int report_fd, const std::string& why) {
-  write_all(report_fd, "child failed: " + why);
-  _exit(1);
-}
-
-// A forked child running `body(report_fd)`, which then _exits(0) unless `body` ended otherwise.
-// Fork is safe here: the test process has no other thread (every earlier recorder joined its
-// writer). Every wait has a timeout; the destructor kills and reaps a child still running.
-class ForkedChild {
+// A full disk, for this process while it lives: past `bytes`, write() to a regular file fails
+// with EFBIG, as it fails with ENOSPC on a full file system (RLIMIT_FSIZE, with SIGXFSZ ignored
+// so that the write fails instead of killing the process). Only the soft limit is lowered, so
+// that the destructor can restore both.
+class FullDiskAt {
  public:
-  explicit ForkedChild(const std::function<void(int report_fd)>& body) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::strerror(errno));
-    pid_ = fork();
-    if (pid_ == 0) {
-      close(fds[0]);
-      body(fds[1]);
-      _exit(0);
-    }
-    close(fds[1]);
-    report_fd_ = fds[0];
+  explicit FullDiskAt(rlim_t bytes) {
+    ok_ = getrlimit(RLIMIT_FSIZE, &previous_limit_) == 0;
+    previous_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit limit = previous_limit_;
+    limit.rlim_cur = bytes;
+    ok_ = ok_ && previous_handler_ != SIG_ERR && setrlimit(RLIMIT_FSIZE, &limit) == 0;
+    if (!ok_) error_ = std::strerror(errno);
   }
-  ~ForkedChild() {
-    if (!reaped_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &wait_status_, 0);
-    }
-    close(report_fd_);
+  ~FullDiskAt() {
+    setrlimit(RLIMIT_FSIZE, &previous_limit_);
+    if (previous_handler_ != SIG_ERR) std::signal(SIGXFSZ, previous_handler_);
   }
-  ForkedChild(const ForkedChild&) = delete;
-  ForkedChild& operator=(const ForkedChild&) = delete;
+  FullDiskAt(const FullDiskAt&) = delete;
+  FullDiskAt& operator=(const FullDiskAt&) = delete;
 
-  pid_t pid() const { return pid_; }
-  const std::string& report() const { return report_; }
-
-  // Reads the child's report until it contains `text`; false on timeout or end of the report.
-  bool wait_for_report(const std::string& text, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (report_.find(text) == std::string::npos) {
-      if (!read_some(deadline)) return false;
-    }
-    return true;
-  }
-
-  // Reads the report to its end and reaps the child; kills it first if it outlives `timeout`.
-  // Returns the wait status, or nullopt if the child had to be killed.
-  std::optional<int> wait(std::chrono::milliseconds timeout = 10s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    bool in_time = true;
-    while (read_some(deadline)) {
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      kill(pid_, SIGKILL);
-      in_time = false;
-    }
-    waitpid(pid_, &wait_status_, 0);
-    reaped_ = true;
-    return in_time ? std::optional(wait_status_) : std::nullopt;
-  }
+  bool ok() const { return ok_; }
+  const std::string& error() const { return error_; }
 
  private:
-  // False at the end of the report (the child exited) or at the deadline.
-  bool read_some(std::chrono::steady_clock::time_point deadline) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd readable{report_fd_, POLLIN, 0};
-    if (left.count() <= 0 || poll(&readable, 1, static_cast<int>(left.count())) <= 0) {
-      return false;
-    }
-    char buffer[512];
-    const ssize_t got = read(report_fd_, buffer, sizeof buffer);
-    if (got <= 0) return false;
-    report_.append(buffer, static_cast<std::size_t>(got));
-    return true;
-  }
-
-  pid_t pid_ = -1;
-  int report_fd_ = -1;
-  bool reaped_ = false;
-  int wait_status_ = 0;
-  std::string report_;
+  rlimit previous_limit_{};
+  void (*previous_handler_)(int) = SIG_ERR;
+  bool ok_ = false;
+  std::string error_;
 };
-
-bool killed_by(std::optional<int> wait_status, int signal_number) {
-  return wait_status && WIFSIGNALED(*wait_status) && WTERMSIG(*wait_status) == signal_number;
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -431,75 +214,6 @@ TEST(Recorder, UnderAProducerFasterThanTheWriterEveryFrameIsWrittenOrCountedAndO
               static_cast<unsigned long long>(written), static_cast<unsigned long long>(kFrames));
 }
 
-// The child pushes kFrames, waits until the recorder says all of them are written, and is then
-// killed with SIGKILL: no finish(), no destructor, no sf_close. Everything it confirmed must be
-// in the file, and the header must say so.
-TEST(Recorder, AFileWhoseRecordingProcessIsKilledIsAValidWavWithEveryConfirmedFrame) {
-  TempDir directory;
-  const std::string path = directory.file("killed.wav");
-  constexpr std::uint64_t kFrames = 20'000;  // not a multiple of the wake or chunk size
-  const std::vector<float> stream = noise(kFrames, 2);
-  ForkedChild child([&](int report_fd) {
-    std::string error;
-    auto recorder = Recorder::open(path, kRateHz, kChannels, error);
-    if (!recorder) child_fails(report_fd, error);
-    push_in_blocks(*recorder, stream, kBlockFrames);
-    if (!wait_until([&] { return recorder->frames_written() == kFrames; }, 5s)) {
-      child_fails(report_fd, std::to_string(recorder->frames_written()) + " frames written");
-    }
-    raise(SIGKILL);
-  });
-  const std::optional<int> status = child.wait();
-  ASSERT_TRUE(killed_by(status, SIGKILL)) << child.report();
-
-  EXPECT_TRUE(HeaderHolds(path, kFrames));
-  const testing::Wav wav = read_or_fail(path);
-  ASSERT_EQ(wav.frames, kFrames);
-  for (std::size_t i = 0; i < stream.size(); ++i) {
-    ASSERT_EQ(wav.samples[i], stream[i]) << "sample " << i;
-  }
-}
-
-// Killed at a moment it does not choose, while it records: the file is still a WAV that holds
-// a prefix of what was pushed, and its header never claims more than the file holds.
-TEST(Recorder, AFileWhoseRecordingProcessIsKilledMidStreamHoldsAPrefixOfTheStream) {
-  TempDir directory;
-  const std::string path = directory.file("midstream.wav");
-  ForkedChild child([&](int report_fd) {
-    std::string error;
-    auto recorder = Recorder::open(path, kRateHz, kChannels, error, waking_at(kBlockFrames));
-    if (!recorder) child_fails(report_fd, error);
-    write_all(report_fd, "recording\n");
-    // A callback at up to 5x real time for 4 s at most (the 2 s ring never fills at that rate
-    // unless the disk stalls for half a second); the parent kills it long before.
-    for (std::uint64_t first = 0; first < 4 * 5 * kRateHz; first += kBlockFrames) {
-      push_in_blocks(*recorder, numbered(first, kBlockFrames), kBlockFrames);
-      std::this_thread::sleep_for(1ms);
-    }
-    child_fails(report_fd, "was not killed");
-  });
-  ASSERT_TRUE(child.wait_for_report("recording", 5s)) << child.report();
-  // Some 40,000 frames in: many writes and header updates behind it, more under way.
-  ASSERT_TRUE(wait_until(
-      [&] {
-        struct stat file {};
-        return stat(path.c_str(), &file) == 0 && file.st_size > 40'000 * 8;
-      },
-      5s));
-  kill(child.pid(), SIGKILL);
-  ASSERT_TRUE(killed_by(child.wait(), SIGKILL)) << child.report();
-
-  const testing::Wav wav = read_or_fail(path);
-  ASSERT_GE(wav.frames, 40'000u - 2 * kBlockFrames);
-  EXPECT_TRUE(HeaderHolds(path, wav.frames, FileEnd::kMayTrail));
-  for (std::uint64_t frame = 0; frame < wav.frames; ++frame) {
-    ASSERT_EQ(wav.at(frame, 0), static_cast<float>(frame)) << "frame " << frame;
-    ASSERT_EQ(wav.at(frame, 1), -static_cast<float>(frame)) << "frame " << frame;
-  }
-}
-
-// RLIMIT_FSIZE stands for a full disk: past the limit, write() fails with EFBIG (SIGXFSZ is
-// ignored), as it fails with ENOSPC on a full file system.
 TEST(Recorder, AFullDiskEndsTheWritingKeepsTheErrorAndCountsEveryLaterFrameAsDropped) {
   TempDir directory;
   const std::string path = directory.file("full.wav");
@@ -507,37 +221,28 @@ TEST(Recorder, AFullDiskEndsTheWritingKeepsTheErrorAndCountsEveryLaterFrameAsDro
   constexpr std::uint64_t kFrames = 20'000;  // 160,000 bytes: more than the limit
   constexpr std::uint64_t kLaterFrames = 1'000;
   const std::vector<float> stream = noise(kFrames + kLaterFrames, 3);
-  ForkedChild child([&](int report_fd) {
-    const rlimit limit{kFileLimitBytes, kFileLimitBytes};
-    if (setrlimit(RLIMIT_FSIZE, &limit) != 0 || signal(SIGXFSZ, SIG_IGN) == SIG_ERR) {
-      child_fails(report_fd, std::strerror(errno));
-    }
-    std::string error;
-    auto recorder = Recorder::open(path, kRateHz, kChannels, error);
-    if (!recorder) child_fails(report_fd, error);
+  std::uint64_t written = 0;
+  std::uint64_t dropped = 0;
+  std::string error;
+  {
+    const FullDiskAt full_disk(kFileLimitBytes);
+    ASSERT_TRUE(full_disk.ok()) << full_disk.error();
+    auto recorder = open_or_fail(path);
+    ASSERT_TRUE(recorder);
     const std::vector<float> first(stream.begin(), stream.begin() + kFrames * kChannels);
     push_in_blocks(*recorder, first, kBlockFrames);
     const auto all_handled = [&](std::uint64_t frames) {
       return recorder->frames_written() + recorder->frames_dropped() == frames;
     };
-    if (!wait_until([&] { return all_handled(kFrames); }, 5s)) child_fails(report_fd, "stuck");
+    ASSERT_TRUE(wait_until([&] { return all_handled(kFrames); }, 5s)) << "stuck";
     // The writer has failed by now; what comes later is dropped without a try.
     const std::vector<float> later(stream.begin() + kFrames * kChannels, stream.end());
     push_in_blocks(*recorder, later, kBlockFrames);
     recorder->finish();
-    write_all(report_fd, std::to_string(recorder->frames_written()) + " " +
-                             std::to_string(recorder->frames_dropped()) + "\n" + recorder->error());
-  });
-  const std::optional<int> status = child.wait();
-  ASSERT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << child.report();
-
-  std::istringstream report(child.report());
-  std::uint64_t written = 0;
-  std::uint64_t dropped = 0;
-  std::string error;
-  report >> written >> dropped;
-  report.ignore(1);
-  std::getline(report, error, '\0');
+    written = recorder->frames_written();
+    dropped = recorder->frames_dropped();
+    error = recorder->error();
+  }
   std::printf("[ measured ] %llu frames written before the %llu-byte limit, %llu dropped: %s\n",
               static_cast<unsigned long long>(written),
               static_cast<unsigned long long>(kFileLimitBytes),
@@ -556,6 +261,73 @@ TEST(Recorder, AFullDiskEndsTheWritingKeepsTheErrorAndCountsEveryLaterFrameAsDro
   for (std::size_t i = 0; i < wav.samples.size(); ++i) {
     ASSERT_EQ(wav.samples[i], stream[i]) << "sample " << i;
   }
+}
+
+// Issue 13: `report FILE` reads the error on the control thread while the writer thread may be
+// setting it. Here a control thread reads error() in a loop all through a recording that fills
+// the disk: it reads it empty first (it starts before the first frame), then sees the whole
+// final message while the recording goes on, and never anything else. Under ThreadSanitizer
+// any unsynchronised access to the string between the two threads is reported.
+TEST(Recorder, TheErrorIsReadFromAnotherThreadWhileTheWriterFailsWholeOrNotAtAll) {
+  TempDir directory;
+  const std::string path = directory.file("failing.wav");
+  const FullDiskAt full_disk(16 * 1024);  // about 2000 frames
+  ASSERT_TRUE(full_disk.ok()) << full_disk.error();
+  // Small writes (a wake every block, chunks of 128 frames), so that the failure comes in the
+  // middle of the reads, not at finish().
+  RecorderOptions options = ring_of(1024);
+  options.wake_frames = kBlockFrames;
+  auto recorder = open_or_fail(path, std::move(options));
+  ASSERT_TRUE(recorder);
+
+  std::atomic<bool> stop_reading{false};
+  std::atomic<std::uint64_t> empty_reads{0};
+  std::atomic<bool> error_seen{false};
+  std::vector<std::string> messages;  // every non-empty read that differs from the one before
+  std::thread control([&] {
+    while (!stop_reading.load(std::memory_order_relaxed)) {
+      std::string error = recorder->error();
+      if (error.empty()) {
+        empty_reads.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      if (messages.empty() || messages.back() != error) messages.push_back(std::move(error));
+      error_seen.store(true, std::memory_order_relaxed);
+    }
+  });
+  ASSERT_TRUE(wait_until([&] { return empty_reads.load() > 0; }, 10s)) << "the reader never ran";
+
+  // The callback: a block whenever the ring has room, until the reader has seen the error, and
+  // as many blocks again after that (dropped by the failed writer while the reader reads).
+  const std::vector<float> block = noise(kBlockFrames, 6);
+  constexpr std::uint64_t kMostFrames = 2'000'000;  // far past the limit: it must have failed
+  std::uint64_t pushed = 0;
+  std::uint64_t pushed_when_seen = 0;
+  while (pushed < kMostFrames && (pushed_when_seen == 0 || pushed < 2 * pushed_when_seen)) {
+    while (pushed + kBlockFrames - recorder->frames_written() - recorder->frames_dropped() >
+           recorder->ring_frames()) {
+      std::this_thread::sleep_for(1ms);
+    }
+    recorder->on_mixed(block.data(), kBlockFrames);
+    pushed += kBlockFrames;
+    if (pushed_when_seen == 0 && error_seen.load(std::memory_order_relaxed)) {
+      pushed_when_seen = pushed;
+    }
+  }
+  stop_reading.store(true, std::memory_order_relaxed);
+  control.join();
+  recorder->finish();
+
+  EXPECT_GT(pushed_when_seen, 0u) << "the reader never saw the error while the recording ran";
+  const std::string error = recorder->error();
+  EXPECT_NE(error.find("File too large"), std::string::npos) << error;
+  ASSERT_EQ(messages.size(), 1u) << "one message, read whole every time";
+  EXPECT_EQ(messages[0], error);
+  EXPECT_EQ(recorder->frames_written() + recorder->frames_dropped(), pushed);
+  std::printf("[ measured ] %llu empty reads, the error seen after %llu of %llu frames pushed\n",
+              static_cast<unsigned long long>(empty_reads.load()),
+              static_cast<unsigned long long>(pushed_when_seen),
+              static_cast<unsigned long long>(pushed));
 }
 
 TEST(Recorder, AnUnwritablePathFailsInOpenWithAMessageNamingThePathTheReasonAndTheFix) {
