@@ -14,6 +14,10 @@
 #include <thread>
 #include <vector>
 
+// For recorder_test.cpp, which still reaches TempDir through this header; include temp_dir.h
+// directly where TempDir is used.
+#include "tests/support/temp_dir.h"
+
 namespace synthfarm::testing {
 
 class ChildProcess {
@@ -67,18 +71,6 @@ std::vector<std::string> shm_entries(const std::string& prefix);
 
 // True if a process with this pid exists (and is not a zombie).
 bool process_alive(pid_t pid);
-
-// A fresh directory under /tmp, removed by the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // An instance name no other test uses at the same time.
 std::string unique_instance_name(const std::string& test_name);
