@@ -19,6 +19,7 @@
 #include "shared/simd_target.h"
 #include "tests/support/child_process.h"
 #include "tests/support/synthfarm_run.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/wav_file.h"
 #include "worker/oscillator_bank.h"
 

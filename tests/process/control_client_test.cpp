@@ -29,6 +29,7 @@
 
 #include "coordinator/control/control_client.h"
 #include "tests/support/child_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace synthfarm {
 namespace {

@@ -26,6 +26,7 @@
 #include "coordinator/output/audio_output.h"
 #include "coordinator/output/device_list.h"
 #include "tests/support/child_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace synthfarm {
 namespace {

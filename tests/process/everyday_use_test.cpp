@@ -25,6 +25,7 @@
 #include "coordinator/plan/frequency_plan.h"
 #include "tests/support/child_process.h"
 #include "tests/support/synthfarm_run.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/wav_file.h"
 
 namespace synthfarm {

@@ -14,7 +14,7 @@
 //   frames must be the full sum (outside a stall this test causes on purpose).
 // - A client sometimes misses its JACK cycle, and this jackd then runs the next cycle without
 //   waiting for it: the capture client may see one synthfarm buffer twice or miss one. Such a
-//   jump is accepted only next to an xrun that JACK reported (see TimelineComparison).
+//   jump is accepted only next to an xrun that JACK reported (tests/support/timeline_comparison.h).
 // - Callback counts and rates within ±15%.
 // Every wait is bounded: a hang becomes a failure.
 
@@ -49,6 +49,8 @@
 #include "coordinator/plan/cli_options.h"
 #include "coordinator/plan/frequency_plan.h"
 #include "tests/support/child_process.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/timeline_comparison.h"
 #include "tests/support/wav_file.h"
 
 namespace synthfarm {
@@ -57,6 +59,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::ChildProcess;
 using testing::TempDir;
+using testing::TimelineComparison;
 
 constexpr std::uint32_t kChannels = 2;
 constexpr auto kStartupTimeout = 10s;  // start-up report on stdout (workers attach within 5 s)
@@ -162,13 +165,35 @@ class JackCapture {
     return recording_[channel][frame];
   }
 
-  // Thread: test. How many xruns JACK had reported when the cycle that recorded `frame` began
-  // (only for frame < frames()), and how many so far.
-  std::uint32_t xruns_before(std::uint64_t frame) const {
-    return xruns_at_cycle_[frame / buffer_frames()];
+  // Thread: test. The recording so far, interleaved, as TimelineComparison reads it.
+  std::vector<float> interleaved() const {
+    const std::uint64_t count = frames();
+    std::vector<float> samples(count * recording_.size());
+    for (std::uint64_t i = 0; i < count; ++i) {
+      for (std::size_t c = 0; c < recording_.size(); ++c) {
+        samples[i * recording_.size() + c] = recording_[c][i];
+      }
+    }
+    return samples;
   }
-  std::uint32_t xruns() const {
-    return xruns_.load(std::memory_order_relaxed);  // a counter; nothing rides on it
+
+  // Thread: test. Every xrun JACK has reported, as the capture frame at which the capture first
+  // knew of it (TimelineComparison::Input::xrun_frames): the first frame of the first cycle
+  // recorded after the report; 0 before the recording, its length after its last cycle began.
+  std::vector<std::uint64_t> xrun_frames() const {
+    const std::uint64_t cycles = (frames() + buffer_frames() - 1) / buffer_frames();
+    // Relaxed: a counter; nothing rides on it.
+    const std::uint32_t total = xruns_.load(std::memory_order_relaxed);
+    std::vector<std::uint64_t> positions;
+    std::uint32_t known = 0;
+    for (std::uint64_t cycle = 0; cycle <= cycles; ++cycle) {
+      const std::uint32_t by_then =
+          cycle < cycles ? std::max(known, xruns_at_cycle_[cycle]) : std::max(known, total);
+      positions.insert(positions.end(), by_then - known,
+                       std::min(cycle * buffer_frames(), frames()));
+      known = by_then;
+    }
+    return positions;
   }
 
   // Thread: test. Waits until `frame_count` frames are recorded; false on timeout.
@@ -402,271 +427,6 @@ double rms(const JackCapture& capture, std::uint32_t channel, std::uint64_t begi
   return std::sqrt(sum / static_cast<double>(end - begin));
 }
 
-bool same_bits(float a, float b) {
-  return std::memcmp(&a, &b, sizeof a) == 0;
-}
-
-// ---------------------------------------------------------------------------------------------
-// How a capture lines up with the offline renders.
-//
-// A captured block is one JACK cycle, which carries one synthfarm buffer: frames t to t + B of
-// synthfarm's timeline, t a multiple of B. Each of its frames must be bit for bit the full sum
-// at t, or one worker's part alone (the other underran), or silence (both underran): synthfarm
-// plays nothing else, and it never plays late audio, which would leave a worker behind the
-// others.
-//
-// Consecutive blocks carry consecutive buffers, with one exception that is JACK's, not
-// synthfarm's: when a client misses its cycle, this jackd (asynchronous mode, default
-// timeout) starts the next one without waiting, and the capture client can then see
-// synthfarm's port buffer twice or miss one, or even read it while synthfarm writes it (RtAudio
-// copies one channel after the other), getting samples of two consecutive buffers. Such a jump
-// or torn block is accepted only within kXrunWindowCycles of an xrun that JACK reported;
-// anywhere else, synthfarm's own timeline slipped.
-class TimelineComparison {
- public:
-  static constexpr std::uint64_t kMaxJumpBlocks = 64;  // how far a JACK skip may reach
-  // Measured over many loaded runs: the capture client hears of the xrun 2 cycles before to 1
-  // cycle after it sees the jump.
-  static constexpr std::uint64_t kXrunWindowCycles = 8;
-
-  struct Tally {
-    std::uint64_t full = 0;        // the full sum
-    std::uint64_t one_worker = 0;  // one worker's part alone
-    std::uint64_t silent = 0;
-    std::uint64_t torn = 0;   // frames of blocks read while synthfarm wrote them
-    std::uint64_t wrong = 0;  // frames of blocks that fit nowhere
-    std::uint64_t total() const { return full + one_worker + silent + torn + wrong; }
-  };
-  struct Jump {
-    std::uint64_t capture_frame;
-    std::uint64_t from_position;  // where the timeline would have continued
-    std::uint64_t to_position;    // where it did
-    bool torn;                    // samples of to_position - B and to_position mixed
-  };
-
-  // `alone`: each worker's part rendered alone. `run_frames`: the real-time run's length, from
-  // where it fades out. Frames in [`set_aside_begin`, `set_aside_end`) of the capture are
-  // tallied apart (a stall caused on purpose).
-  TimelineComparison(const JackCapture& capture, const Wav& full, const std::vector<Wav>& alone,
-                     std::uint32_t block_frames, std::uint64_t run_frames,
-                     std::uint64_t set_aside_begin, std::uint64_t set_aside_end)
-      : capture_(capture),
-        full_(full),
-        alone_(alone),
-        block_(block_frames),
-        end_(run_frames),
-        set_aside_begin_(set_aside_begin),
-        set_aside_end_(set_aside_end) {
-    const std::uint64_t captured = capture.frames() / block_ * block_;
-    std::uint64_t tried = 0;
-    for (std::uint64_t i = 0; i < captured && !first_block_ && tried < 20; i += block_) {
-      if (silent_block(i)) continue;
-      ++tried;
-      for (std::uint64_t t = 0; t + block_ <= end_; t += block_) {
-        if (exact_block(i, t)) {
-          first_block_ = i;
-          first_position_ = t;
-          break;
-        }
-      }
-    }
-    if (!first_block_) return;
-    std::uint64_t t = first_position_;
-    tally_block(*first_block_, t);
-    compared_end_ = *first_block_ + block_;
-    for (std::uint64_t i = *first_block_ + block_; i < captured; i += block_) {
-      const std::uint64_t expected = t + block_;
-      if (expected + block_ > end_) break;  // from the run's end on, synthfarm fades out
-      compared_end_ = i + block_;
-      if (consistent_block(i, expected)) {
-        t = expected;
-        tally_block(i, t);
-      } else if (const auto jumped_to = find_jump(i, t)) {
-        note_jump({i, expected, *jumped_to, false});
-        t = *jumped_to;
-        tally_block(i, t);
-      } else if (const auto torn_to = find_torn(i, t)) {
-        note_jump({i, expected, *torn_to, true});
-        t = *torn_to;
-        tally(i).torn += block_;
-      } else {
-        if (!first_wrong_frame_) {
-          first_wrong_frame_ = i;
-          first_wrong_position_ = expected;
-        }
-        t = expected;
-        tally(i).wrong += block_;
-      }
-    }
-  }
-
-  bool found() const { return first_block_.has_value(); }
-  std::uint64_t compared_frames() const { return first_block_ ? compared_end_ - *first_block_ : 0; }
-  const Tally& outside() const { return outside_; }
-  const Tally& set_aside() const { return set_aside_; }
-  std::uint64_t wrong_frames() const { return outside_.wrong + set_aside_.wrong; }
-  const std::vector<Jump>& unexplained_jumps() const { return unexplained_jumps_; }
-
-  std::string describe(std::uint32_t rate_hz) const {
-    if (!first_block_) return "no captured block occurs in the offline render";
-    std::ostringstream text;
-    const auto tally = [&](const Tally& counts) {
-      text << counts.full << " full sum, " << counts.one_worker << " one worker alone, "
-           << counts.silent << " silent, " << counts.torn << " torn, " << counts.wrong << " wrong";
-    };
-    text << compared_frames() << " frames compared from capture frame " << *first_block_
-         << " = timeline frame " << first_position_ << " (";
-    tally(outside_);
-    text << "; set aside during the stall: ";
-    tally(set_aside_);
-    text << "); JACK reported " << capture_.xruns() << " xruns; the capture jumped "
-         << jumps_.size() << " times";
-    if (!jumps_.empty()) {
-      // The jumps JACK cannot explain first: they are what a failure is about.
-      const std::vector<Jump>& shown = unexplained_jumps_.empty() ? jumps_ : unexplained_jumps_;
-      text << ", " << unexplained_jumps_.size() << " of them with no xrun within "
-           << kXrunWindowCycles << " cycles (";
-      for (std::size_t j = 0; j < shown.size() && j < 8; ++j) {
-        const auto skipped = (static_cast<std::int64_t>(shown[j].to_position) -
-                              static_cast<std::int64_t>(shown[j].from_position)) /
-                             static_cast<std::int64_t>(block_);
-        text << (j ? ", " : "") << "at " << 1000.0 * shown[j].capture_frame / rate_hz << " ms "
-             << (shown[j].torn ? "torn, " : "")
-             << (skipped < 0 ? "fell back a buffer"
-                             : "skipped " + std::to_string(skipped) + " buffers")
-             << (xrun_near(shown[j].capture_frame) ? "" : " with no xrun near");
-      }
-      text << (shown.size() > 8 ? ", ...)" : ")");
-    }
-    if (first_wrong_frame_) {
-      const std::uint64_t i = *first_wrong_frame_;
-      const std::uint64_t t = first_wrong_position_;
-      text << "; the first wrong block is capture frame " << i << ", expected at timeline frame "
-           << t << ": L=" << capture_.sample(i, 0) << " R=" << capture_.sample(i, 1)
-           << ", expected L=" << full_.at(t, 0) << " R=" << full_.at(t, 1);
-    }
-    return text.str();
-  }
-
- private:
-  enum class FrameKind { kFull, kOneWorker, kSilent, kWrong };
-
-  FrameKind frame_kind(std::uint64_t i, std::uint64_t t) const {
-    const auto equals = [&](const Wav& wav) {
-      for (std::uint32_t c = 0; c < kChannels; ++c) {
-        if (!same_bits(capture_.sample(i, c), wav.at(t, c))) return false;
-      }
-      return true;
-    };
-    if (equals(full_)) return FrameKind::kFull;
-    if (capture_.sample(i, 0) == 0.0f && capture_.sample(i, 1) == 0.0f) return FrameKind::kSilent;
-    if (std::any_of(alone_.begin(), alone_.end(), equals)) return FrameKind::kOneWorker;
-    return FrameKind::kWrong;
-  }
-  bool silent_block(std::uint64_t i) const {
-    for (std::uint64_t n = 0; n < block_; ++n) {
-      if (capture_.sample(i + n, 0) != 0.0f || capture_.sample(i + n, 1) != 0.0f) return false;
-    }
-    return true;
-  }
-  bool exact_block(std::uint64_t i, std::uint64_t t) const {
-    for (std::uint64_t n = 0; n < block_; ++n) {
-      if (frame_kind(i + n, t + n) != FrameKind::kFull) return false;
-    }
-    return true;
-  }
-  bool consistent_block(std::uint64_t i, std::uint64_t t) const {
-    for (std::uint64_t n = 0; n < block_; ++n) {
-      if (frame_kind(i + n, t + n) == FrameKind::kWrong) return false;
-    }
-    return true;
-  }
-  // Where block `i` sits if JACK showed synthfarm's previous buffer (at `t`) again or skipped
-  // some (t + 2B, t + 3B, ...).
-  std::optional<std::uint64_t> find_jump(std::uint64_t i, std::uint64_t t) const {
-    if (consistent_block(i, t)) return t;
-    for (std::uint64_t d = 2; d <= kMaxJumpBlocks && t + (d + 1) * block_ <= end_; ++d) {
-      if (consistent_block(i, t + d * block_)) return t + d * block_;
-    }
-    return std::nullopt;
-  }
-  // Whether sample (n, c) of block `i` is the full sum, a worker's part or 0 at position `t`.
-  bool sample_fits(std::uint64_t i, std::uint64_t n, std::uint32_t c, std::uint64_t t) const {
-    const float value = capture_.sample(i + n, c);
-    if (value == 0.0f || same_bits(value, full_.at(t + n, c))) return true;
-    return std::any_of(alone_.begin(), alone_.end(),
-                       [&](const Wav& wav) { return same_bits(value, wav.at(t + n, c)); });
-  }
-  // Where block `i` sits if JACK read synthfarm's port buffers while synthfarm wrote them:
-  // each sample from one of two consecutive buffers (t' - B and t', t' after `t`). Returns t'.
-  std::optional<std::uint64_t> find_torn(std::uint64_t i, std::uint64_t t) const {
-    for (std::uint64_t old = t; old + 2 * block_ <= end_ && old <= t + kMaxJumpBlocks * block_;
-         old += block_) {
-      bool fits = true;
-      for (std::uint64_t n = 0; n < block_ && fits; ++n) {
-        for (std::uint32_t c = 0; c < kChannels && fits; ++c) {
-          fits = sample_fits(i, n, c, old) || sample_fits(i, n, c, old + block_);
-        }
-      }
-      if (fits) return old + block_;
-    }
-    return std::nullopt;
-  }
-  void note_jump(const Jump& jump) {
-    jumps_.push_back(jump);
-    if (!xrun_near(jump.capture_frame)) unexplained_jumps_.push_back(jump);
-  }
-  // True if JACK reported an xrun within kXrunWindowCycles of the capture cycle holding `i`.
-  bool xrun_near(std::uint64_t i) const {
-    const std::uint64_t cycle = i / block_;
-    const std::uint64_t cycles = capture_.frames() / block_;
-    const std::uint64_t before = cycle > kXrunWindowCycles ? cycle - kXrunWindowCycles : 0;
-    const std::uint64_t after = cycle + kXrunWindowCycles + 1;
-    const std::uint32_t xruns_after =
-        after < cycles ? capture_.xruns_before(after * block_) : capture_.xruns();
-    return xruns_after > capture_.xruns_before(before * block_);
-  }
-  Tally& tally(std::uint64_t i) {
-    return i >= set_aside_begin_ && i < set_aside_end_ ? set_aside_ : outside_;
-  }
-  void tally_block(std::uint64_t i, std::uint64_t t) {
-    for (std::uint64_t n = 0; n < block_; ++n) {
-      Tally& counts = tally(i + n);
-      switch (frame_kind(i + n, t + n)) {
-        case FrameKind::kFull:
-          ++counts.full;
-          break;
-        case FrameKind::kOneWorker:
-          ++counts.one_worker;
-          break;
-        case FrameKind::kSilent:
-          ++counts.silent;
-          break;
-        case FrameKind::kWrong:
-          ++counts.wrong;
-          break;
-      }
-    }
-  }
-
-  const JackCapture& capture_;
-  const Wav& full_;
-  const std::vector<Wav>& alone_;
-  std::uint64_t block_;
-  std::uint64_t end_;
-  std::uint64_t set_aside_begin_;
-  std::uint64_t set_aside_end_;
-  std::optional<std::uint64_t> first_block_;  // capture frame of the first block found
-  std::uint64_t first_position_ = 0;          // its timeline frame
-  std::uint64_t compared_end_ = 0;            // capture frame after the last block compared
-  Tally outside_;
-  Tally set_aside_;
-  std::optional<std::uint64_t> first_wrong_frame_;
-  std::uint64_t first_wrong_position_ = 0;
-  std::vector<Jump> jumps_;
-  std::vector<Jump> unexplained_jumps_;
-};
-
 // ---------------------------------------------------------------------------------------------
 
 class JackOutput : public ::testing::Test {
@@ -850,8 +610,17 @@ TEST_F(JackOutput, JackRunPlaysTheExpectedSumAtTheExpectedRate) {
     alone.push_back(std::move(*wav));
   }
 
-  const TimelineComparison comparison(*capture_, *full, alone, block_frames_, run_frames,
-                                      freeze_begin, stall_end);
+  const std::vector<float> captured = capture_->interleaved();
+  TimelineComparison::Input input{.capture = {captured, kChannels},
+                                  .xrun_frames = capture_->xrun_frames(),
+                                  .full = {full->samples, full->channels},
+                                  .alone = {},
+                                  .block_frames = block_frames_,
+                                  .run_frames = run_frames,
+                                  .set_aside_begin = freeze_begin,
+                                  .set_aside_end = stall_end};
+  for (const Wav& wav : alone) input.alone.push_back({wav.samples, wav.channels});
+  const TimelineComparison comparison(std::move(input));
   const std::string summary = comparison.describe(rate_hz_);
   std::cout << "[ capture  ] " << summary << "; " << measured_rate << " callbacks/s (expected "
             << expected_rate << ")\n";

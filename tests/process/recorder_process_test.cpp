@@ -23,6 +23,7 @@
 #include "coordinator/output/recorder.h"
 #include "tests/support/child_process.h"
 #include "tests/support/recording_checks.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/wav_file.h"
 
 namespace synthfarm {

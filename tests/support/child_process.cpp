@@ -166,19 +166,12 @@ bool process_alive(pid_t pid) {
   return state != "Z";
 }
 
-TempDir::TempDir() {
-  char pattern[] = "/tmp/synthfarm-test-XXXXXX";
-  if (!mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code error;
-  std::filesystem::remove_all(path_, error);
-}
-
 std::string unique_instance_name(const std::string& test_name) {
-  std::string name = "t" + std::to_string(getpid()) + "-" + test_name;
+  // Appended piece by piece: GCC 12's -Wrestrict misreads "t" + std::string (GCC bug 105329).
+  std::string name = "t";
+  name += std::to_string(getpid());
+  name += '-';
+  name += test_name;
   for (char& c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '_';
   }

@@ -68,18 +68,6 @@ std::vector<std::string> shm_entries(const std::string& prefix);
 // True if a process with this pid exists (and is not a zombie).
 bool process_alive(pid_t pid);
 
-// A fresh directory under /tmp, removed by the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
 // An instance name no other test uses at the same time.
 std::string unique_instance_name(const std::string& test_name);
 

@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "tests/support/allocation_counter.h"
-#include "tests/support/child_process.h"
 #include "tests/support/recording_checks.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/wav_file.h"
 
 namespace synthfarm {

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <string>
 
-#include "tests/support/child_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace synthfarm {
 namespace {

@@ -7,7 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "tests/support/child_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace synthfarm {
 namespace {

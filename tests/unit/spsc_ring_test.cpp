@@ -1,63 +1,33 @@
-// SpscRing (shared/spsc_ring.h): single-thread semantics, 64-bit positions that cross 2^32,
-// two threads and two processes streaming a counting sequence, with sleeping on the shared
-// futex (shared/shared_futex.h) whenever the ring is full or empty.
+// SpscRing (shared/spsc_ring.h): single-thread semantics, 64-bit positions that cross 2^32, and
+// two threads streaming a counting sequence (tests/support/counting_stream.h), with sleeping on
+// the shared futex (shared/shared_futex.h) whenever the ring is full or empty. Two processes:
+// tests/process/spsc_ring_process_test.cpp.
 //
-// The multi-thread and multi-process tests never assert on speed. They carry a deadlock
-// guard: if neither side makes progress for kStallLimit the test fails instead of hanging.
+// The two-thread test never asserts on speed. It carries a deadlock guard: if neither side makes
+// progress for 10 s the test fails instead of hanging.
 
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/mman.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <memory>
-#include <new>
-#include <ostream>
 #include <thread>
 #include <vector>
 
 #include "shared/segment_layout.h"
 #include "shared/shared_futex.h"
 #include "shared/spsc_ring.h"
+#include "tests/support/counting_stream.h"
 
 namespace synthfarm {
 namespace {
 
-using namespace std::chrono_literals;
-
-// Deadlock guard, not a speed threshold: a healthy run progresses every few microseconds.
-constexpr auto kStallLimit = 10s;
-// A sleeper is woken by the other side's notify_sleeper(), never by its timeout: were the
-// timeout short, a lost wake-up would only make the test slow. With the timeout as long as the
-// stall limit, a lost wake-up makes the test fail (after 10 s) instead, and it cannot hang.
-constexpr auto kSleepTimeout = kStallLimit;
-
-// Frame `frame`, channel `channel` of the counting sequence. Below 2^24 every integer is
-// exactly representable in float32, so equality checks are exact.
-float counting_value(std::uint64_t frame, std::uint32_t channel, std::uint32_t channels) {
-  return static_cast<float>((frame * channels + channel) % (std::uint64_t{1} << 24));
-}
-
-void fill_counting(std::vector<float>& buffer, std::uint64_t first_frame, std::uint32_t frames,
-                   std::uint32_t channels) {
-  for (std::uint32_t f = 0; f < frames; ++f) {
-    for (std::uint32_t c = 0; c < channels; ++c) {
-      buffer[std::size_t{f} * channels + c] = counting_value(first_frame + f, c, channels);
-    }
-  }
-}
-
-// Uneven chunk sizes in [1, limit], deterministic, so that chunk boundaries fall everywhere
-// relative to the ring's wrap point.
-std::uint32_t uneven_chunk(std::uint64_t step, std::uint32_t limit) {
-  return static_cast<std::uint32_t>((step * 7919u + 13u) % limit) + 1u;
-}
+using testing::ConsumerReport;
+using testing::counting_value;
+using testing::fill_counting;
+using testing::StreamOutcome;
+using testing::uneven_chunk;
 
 // A ring whose positions and frames live on the heap: for the single-process tests.
 class HeapRing {
@@ -82,136 +52,6 @@ class HeapRing {
   std::vector<float> frames_;
   SpscRing ring_;
 };
-
-// ---------------------------------------------------------------------------------------------
-// The producer and consumer loops shared by the two-thread and two-process tests. No gtest
-// calls in here: the producer also runs in a forked child.
-
-// Why a side stopped.
-enum class StreamOutcome : int {
-  kDone = 0,
-  kStalled = 3,        // no progress for kStallLimit
-  kOtherSideQuit = 4,  // the other side raised `abandon`
-};
-
-std::ostream& operator<<(std::ostream& out, StreamOutcome outcome) {
-  switch (outcome) {
-    case StreamOutcome::kDone:
-      return out << "done";
-    case StreamOutcome::kStalled:
-      return out << "stalled";
-    case StreamOutcome::kOtherSideQuit:
-      return out << "the other side quit";
-  }
-  return out << static_cast<int>(outcome);
-}
-
-// Writes `total_frames` frames of the counting sequence in uneven chunks, sleeping on
-// space_ready while the ring lacks room and notifying data_ready after each write.
-// `buffer` must hold capacity x channels floats (allocated by the caller, so that a forked
-// child does not allocate).
-StreamOutcome produce_counting_frames(SpscRing& ring, WorkerSlot& slot,
-                                      const std::atomic<std::uint32_t>& abandon,
-                                      std::uint64_t total_frames, std::vector<float>& buffer) {
-  const std::uint32_t channels = ring.channels();
-  const std::uint32_t max_chunk = ring.capacity_frames() / 2 + 77;  // uneven, <= capacity
-  std::uint64_t written = 0;
-  auto last_progress = std::chrono::steady_clock::now();
-  for (std::uint64_t step = 0; written < total_frames; ++step) {
-    const auto chunk = static_cast<std::uint32_t>(
-        std::min<std::uint64_t>(uneven_chunk(step, max_chunk), total_frames - written));
-    while (ring.free_frames() < chunk) {
-      if (abandon.load(std::memory_order_acquire)) return StreamOutcome::kOtherSideQuit;
-      sleep_until_ready(
-          slot.space_ready, [&] { return ring.free_frames() >= chunk || abandon.load(); },
-          kSleepTimeout);
-      // Either the consumer stopped, or its notify_sleeper() did not wake us (lost wake-up).
-      if (std::chrono::steady_clock::now() - last_progress >= kStallLimit) {
-        return StreamOutcome::kStalled;
-      }
-    }
-    fill_counting(buffer, written, chunk, channels);
-    ring.write(buffer.data(), chunk);
-    written += chunk;
-    notify_sleeper(slot.data_ready);
-    last_progress = std::chrono::steady_clock::now();
-  }
-  return StreamOutcome::kDone;
-}
-
-struct ConsumerReport {
-  StreamOutcome outcome = StreamOutcome::kDone;
-  std::uint64_t frames_read = 0;
-  std::uint64_t mismatches = 0;
-  std::uint64_t first_bad_frame = 0;
-  std::uint32_t first_bad_channel = 0;
-  float first_bad_value = 0.0f;
-  std::uint64_t max_available_seen = 0;  // must never exceed capacity
-};
-
-// Reads until `total_frames` have arrived, in uneven chunks, and checks every value. Stops at
-// the first wrong value (raising `abandon`, so that the producer stops too).
-ConsumerReport consume_counting_frames(SpscRing& ring, WorkerSlot& slot,
-                                       std::atomic<std::uint32_t>& abandon,
-                                       std::uint64_t total_frames) {
-  const std::uint32_t channels = ring.channels();
-  const std::uint32_t max_chunk = ring.capacity_frames() / 3 + 101;
-  ConsumerReport report;
-  auto last_progress = std::chrono::steady_clock::now();
-  for (std::uint64_t step = 0; report.frames_read < total_frames; ++step) {
-    const std::uint64_t available = ring.available_frames();
-    report.max_available_seen = std::max(report.max_available_seen, available);
-    if (available == 0) {
-      sleep_until_ready(
-          slot.data_ready, [&] { return ring.available_frames() > 0; }, kSleepTimeout);
-      // Either the producer stopped, or its notify_sleeper() did not wake us (lost wake-up).
-      if (std::chrono::steady_clock::now() - last_progress >= kStallLimit) {
-        report.outcome = StreamOutcome::kStalled;
-        break;
-      }
-      continue;
-    }
-    const auto chunk = static_cast<std::uint32_t>(
-        std::min<std::uint64_t>(uneven_chunk(step, max_chunk), available));
-    ring.consume(chunk, [&](const float* piece, std::uint32_t frames, std::uint32_t offset) {
-      for (std::uint32_t f = 0; f < frames && report.mismatches == 0; ++f) {
-        const std::uint64_t frame = report.frames_read + offset + f;
-        for (std::uint32_t c = 0; c < channels; ++c) {
-          const float value = piece[std::size_t{f} * channels + c];
-          if (value != counting_value(frame, c, channels)) {
-            report.mismatches = 1;
-            report.first_bad_frame = frame;
-            report.first_bad_channel = c;
-            report.first_bad_value = value;
-            break;
-          }
-        }
-      }
-    });
-    report.frames_read += chunk;
-    notify_sleeper(slot.space_ready);
-    last_progress = std::chrono::steady_clock::now();
-    if (report.mismatches != 0) break;
-  }
-  if (report.outcome != StreamOutcome::kDone || report.mismatches != 0) {
-    abandon.store(1, std::memory_order_release);
-    wake_always(slot.space_ready);
-  }
-  return report;
-}
-
-void expect_clean_stream(const ConsumerReport& report, std::uint64_t total_frames,
-                         std::uint32_t capacity_frames, std::uint32_t channels) {
-  EXPECT_EQ(report.outcome, StreamOutcome::kDone)
-      << "the consumer waited 10 s without progress or a wake-up after " << report.frames_read
-      << " frames";
-  EXPECT_EQ(report.mismatches, 0u)
-      << "frame " << report.first_bad_frame << " channel " << report.first_bad_channel << " holds "
-      << report.first_bad_value << ", expected "
-      << counting_value(report.first_bad_frame, report.first_bad_channel, channels);
-  EXPECT_EQ(report.frames_read, total_frames);
-  EXPECT_LE(report.max_available_seen, capacity_frames);
-}
 
 // ---------------------------------------------------------------------------------------------
 // (a) Single-thread semantics.
@@ -439,120 +279,17 @@ TEST(SpscRing, TwoThreadsStreamMillionsOfFramesIntactAndInOrder) {
 
   StreamOutcome producer_outcome = StreamOutcome::kDone;
   std::thread producer([&] {
-    producer_outcome =
-        produce_counting_frames(heap.ring(), heap.slot(), abandon, kTotalFrames, producer_buffer);
+    producer_outcome = testing::produce_counting_frames(heap.ring(), heap.slot(), abandon,
+                                                        kTotalFrames, producer_buffer);
     if (producer_outcome != StreamOutcome::kDone) wake_always(heap.slot().data_ready);
   });
   const ConsumerReport report =
-      consume_counting_frames(heap.ring(), heap.slot(), abandon, kTotalFrames);
+      testing::consume_counting_frames(heap.ring(), heap.slot(), abandon, kTotalFrames);
   producer.join();
 
-  expect_clean_stream(report, kTotalFrames, kCapacity, kChannels);
+  testing::expect_clean_stream(report, kTotalFrames, kCapacity, kChannels);
   EXPECT_EQ(producer_outcome, StreamOutcome::kDone);
   EXPECT_EQ(heap.ring().available_frames(), 0u);
-}
-
-// ---------------------------------------------------------------------------------------------
-// (d) Two processes sharing a MAP_SHARED mapping: the forked child produces, the parent
-// consumes. ThreadSanitizer cannot see across processes; this checks the cross-process claim of
-// segment_layout.h (address-free lock-free atomics) and the shared (non-private) futex.
-
-// What the mapping holds: the slot, a flag the consumer raises when it gives up, then frames.
-struct SharedRingBlock {
-  WorkerSlot slot;
-  alignas(kCacheLineBytes) std::atomic<std::uint32_t> consumer_abandoned{0};
-};
-
-class SharedMapping {
- public:
-  explicit SharedMapping(std::size_t bytes) : bytes_(bytes) {
-    address_ = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  }
-  ~SharedMapping() {
-    if (address_ != MAP_FAILED) munmap(address_, bytes_);
-  }
-  SharedMapping(const SharedMapping&) = delete;
-  SharedMapping& operator=(const SharedMapping&) = delete;
-  bool ok() const { return address_ != MAP_FAILED; }
-  char* bytes() const { return static_cast<char*>(address_); }
-
- private:
-  std::size_t bytes_;
-  void* address_;
-};
-
-// Kills and reaps the child if the test leaves early, so that no process outlives it.
-class ChildGuard {
- public:
-  explicit ChildGuard(pid_t pid) : pid_(pid) {}
-  ~ChildGuard() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-  }
-  ChildGuard(const ChildGuard&) = delete;
-  ChildGuard& operator=(const ChildGuard&) = delete;
-
-  // Waits for the child to exit; returns its wait status. Gives up (killing it) after
-  // kStallLimit, reporting that as a negative value.
-  int wait_for_exit() {
-    const auto deadline = std::chrono::steady_clock::now() + kStallLimit;
-    int status = 0;
-    while (true) {
-      const pid_t result = waitpid(pid_, &status, WNOHANG);
-      if (result == pid_) {
-        pid_ = -1;
-        return status;
-      }
-      if (result == -1 || std::chrono::steady_clock::now() > deadline) return -1;
-      std::this_thread::sleep_for(1ms);
-    }
-  }
-
- private:
-  pid_t pid_;
-};
-
-TEST(SpscRing, TwoProcessesStreamMillionsOfFramesThroughSharedMemory) {
-  constexpr std::uint32_t kCapacity = 1024;
-  constexpr std::uint32_t kChannels = 2;
-  constexpr std::uint64_t kTotalFrames = 3'000'000;
-  constexpr std::size_t kFramesOffset =
-      (sizeof(SharedRingBlock) + kCacheLineBytes - 1) / kCacheLineBytes * kCacheLineBytes;
-  SharedMapping mapping(kFramesOffset + std::size_t{kCapacity} * kChannels * sizeof(float));
-  ASSERT_TRUE(mapping.ok()) << "mmap: " << std::strerror(errno);
-  auto* block = new (mapping.bytes()) SharedRingBlock{};
-  auto* frames = reinterpret_cast<float*>(mapping.bytes() + kFramesOffset);
-  SpscRing ring(block->slot.write_pos, block->slot.read_pos, frames, kCapacity, kChannels);
-  // Allocated before fork(), so that the child does not allocate.
-  std::vector<float> producer_buffer(std::size_t{kCapacity} * kChannels);
-
-  // No thread exists in this test yet: the child is a copy of a single-threaded process.
-  const pid_t child = fork();
-  ASSERT_NE(child, -1) << "fork: " << std::strerror(errno);
-  if (child == 0) {
-    // The child: no gtest calls, no destructors, no atexit handlers.
-    const StreamOutcome outcome = produce_counting_frames(
-        ring, block->slot, block->consumer_abandoned, kTotalFrames, producer_buffer);
-    _exit(static_cast<int>(outcome));
-  }
-  ChildGuard guard(child);
-
-  const ConsumerReport report =
-      consume_counting_frames(ring, block->slot, block->consumer_abandoned, kTotalFrames);
-  const int status = guard.wait_for_exit();
-
-  expect_clean_stream(report, kTotalFrames, kCapacity, kChannels);
-  ASSERT_NE(status, -1) << "the producer process did not exit within 10 s";
-  ASSERT_TRUE(WIFEXITED(status)) << "the producer process died (wait status " << status << ")";
-  EXPECT_EQ(WEXITSTATUS(status), static_cast<int>(StreamOutcome::kDone))
-      << "producer exit status: 3 = waited 10 s without progress or a wake-up, 4 = the consumer "
-         "gave up";
-  EXPECT_EQ(block->slot.write_pos.load(), kTotalFrames);
-  EXPECT_EQ(block->slot.read_pos.load(), kTotalFrames);
-  block->~SharedRingBlock();
 }
 
 }  // namespace

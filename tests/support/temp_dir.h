@@ -1,0 +1,23 @@
+#pragma once
+// A temporary folder for a test that writes files; no process of its own is involved.
+
+#include <string>
+
+namespace synthfarm::testing {
+
+// A fresh directory under /tmp, removed with everything in it by the destructor.
+// Thread: the test's. Throws std::runtime_error when no directory can be made.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace synthfarm::testing
