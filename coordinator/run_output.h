@@ -22,11 +22,12 @@ class RunOutput {
   // clock stands in for a missing server. nullptr with `error` (what failed, what to do).
   static std::unique_ptr<RunOutput> open(const Options& options, std::string& error,
                                          std::string& notice);
-  // Stops (stop()), so that nothing calls the mixer after the output is gone.
+  // Thread: control. Stops (stop()), so that nothing calls the mixer after the output is gone.
   ~RunOutput();
   RunOutput(const RunOutput&) = delete;
   RunOutput& operator=(const RunOutput&) = delete;
 
+  // Thread: control, for the accessors below; they only read what open() settled.
   bool offline() const noexcept { return render_ != nullptr; }
   // What the output granted, which may differ from what was asked (JACK imposes its period).
   std::uint32_t sample_rate_hz() const noexcept { return sample_rate_hz_; }
@@ -50,7 +51,8 @@ class RunOutput {
   // Idempotent. Returns once nothing calls the mixer any more.
   void stop();
 
-  // Offline: the render, for its closing line (frames, path, error); nullptr live.
+  // Thread: control, after stop(). Offline: the render, for its closing line (frames, path, error);
+  // nullptr live.
   const OfflineRender* render() const noexcept { return render_.get(); }
 
  private:

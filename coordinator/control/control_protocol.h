@@ -36,6 +36,8 @@ inline constexpr std::string_view kReplyToPrefix = "reply-to ";      // starts t
 inline constexpr std::string_view kReplyOk = "synthfarm-reply: ok";  // the answer's last line
 inline constexpr std::string_view kReplyError = "synthfarm-reply: error";
 
+// Everything below is pure: any thread, no I/O; the functions allocate only what they return.
+
 // The commands in one line, for the start-up report and for every message about a bad line.
 inline constexpr const char* kControlHelp =
     "commands: stop <worker|all>, play <worker|all>, set <worker|all> feedback|mul <value>, "

@@ -31,7 +31,7 @@ class ControlServer {
   ControlServer(ControlFifo& fifo, CommandHandler& handler, std::uint32_t worker_count,
                 Console console);
 
-  // The descriptor to poll for POLLIN.
+  // Thread: control. The descriptor to poll for POLLIN.
   int fd() const noexcept { return fifo_.fd(); }
 
   // Thread: control. Answers every complete line the FIFO holds, without waiting for more.

@@ -26,12 +26,12 @@ class InstanceResources {
                                                     const std::string& control_path,
                                                     std::string& notice, std::string& error);
 
-  // Releases in reverse: release_names(), then the lock.
+  // Thread: control. Releases in reverse: release_names(), then the lock. Never fails.
   ~InstanceResources();
   InstanceResources(const InstanceResources&) = delete;
   InstanceResources& operator=(const InstanceResources&) = delete;
 
-  // The segment's name in /dev/shm: synthfarm-<instance name>-<pid>.
+  // Thread: control. The segment's name in /dev/shm: synthfarm-<instance name>-<pid>.
   const std::string& segment_name() const noexcept { return segment_name_.name; }
 
   // Thread: control. Creates the segment under segment_name() (Segment::create); from then on
@@ -46,7 +46,7 @@ class InstanceResources {
 
   // Thread: control. Creates the control FIFO at the path given to acquire().
   bool create_fifo(std::string& error);
-  // After create_fifo succeeded, until release_names().
+  // Thread: control. After create_fifo succeeded, until release_names().
   ControlFifo& fifo() noexcept { return *fifo_; }
 
   // Thread: control. Removes the FIFO, then the segment's name if it is still there; keeps the

@@ -20,8 +20,9 @@ class OutputWatchdog {
   OutputWatchdog(std::uint32_t block_frames, std::uint32_t sample_rate_hz,
                  Clock::time_point started) noexcept;
 
-  // Thread: control. Pure. `calls`: the mixer's call count read at `now`. Returns how long the
-  // output has made no call once that is over the limit; nullopt while it keeps calling.
+  // Thread: control. Pure: no clock read, no allocation. `calls`: the mixer's call count read at
+  // `now`. Returns how long the output has made no call once that is over the limit; nullopt while
+  // it keeps calling.
   std::optional<std::chrono::milliseconds> silent_for(std::uint64_t calls,
                                                       Clock::time_point now) noexcept;
 

@@ -15,13 +15,13 @@ class StopSignals {
   // Thread: main, before any other thread exists (threads inherit the mask at creation).
   // nullptr with `error` when the signalfd cannot be made.
   static std::unique_ptr<StopSignals> block(std::string& error);
-  // Closes the signalfd. The signals stay blocked: the process is about to exit, and one that
-  // arrived meanwhile must not kill it before it has cleaned up.
+  // Thread: main. Closes the signalfd. The signals stay blocked: the process is about to exit, and
+  // one that arrived meanwhile must not kill it before it has cleaned up.
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
 
-  // The descriptor to poll for POLLIN.
+  // Thread: control. The descriptor to poll for POLLIN.
   int fd() const noexcept { return fd_; }
   // Thread: control. Never blocks. The abbreviation ("INT", "TERM", "HUP") of a signal that
   // arrived, or nullopt when none is pending.

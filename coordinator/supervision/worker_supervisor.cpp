@@ -10,6 +10,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Whether the worker has exited, without reaping it: its pidfd is readable. Left unreaped, it
+// is reported by reap_exited() under the failure policy like any other death.
+bool has_exited(const WorkerProcess& worker) {
+  pollfd exited{worker.pidfd, POLLIN, 0};
+  return !worker.reaped && poll(&exited, 1, 0) == 1;
+}
+
 std::string describe_worker(const WorkerProcess& worker) {
   return "worker " + std::to_string(worker.index) + " (pid " + std::to_string(worker.pid) + ") " +
          describe_wait_status(worker.wait_status);
@@ -71,7 +78,7 @@ void WorkerSupervisor::wait_for_prefill(std::uint32_t fill_target_frames) {
     WorkerSlot& slot = segment_.slot(worker.index);
     SpscRing ring = segment_.ring(worker.index);
     const auto filled = [&] { return ring.available_frames() >= fill_target_frames; };
-    while (!filled() && std::chrono::steady_clock::now() < deadline && !reap_if_exited(worker)) {
+    while (!filled() && std::chrono::steady_clock::now() < deadline && !has_exited(worker)) {
       sleep_until_ready(slot.data_ready, filled, 100ms);
     }
   }

@@ -34,7 +34,8 @@ class WorkerSupervisor {
   // supervisor; `segment_name` is what the workers are told, for their messages and attach.
   WorkerSupervisor(Segment& segment, std::string segment_name, WorkerFailurePolicy policy,
                    bool offline, Now now = &Clock::now);
-  // Stops and reaps whatever still runs (stop_all), so that no worker outlives the run.
+  // Thread: control. Stops and reaps whatever still runs (stop_all), so that no worker outlives
+  // the run. Blocks up to twice kStopGrace.
   ~WorkerSupervisor();
   WorkerSupervisor(const WorkerSupervisor&) = delete;
   WorkerSupervisor& operator=(const WorkerSupervisor&) = delete;
@@ -49,6 +50,7 @@ class WorkerSupervisor {
 
   // Thread: control. Blocks until every worker's ring holds `fill_target_frames`, a worker
   // dies, or kPrefillTimeout passes in all: a late worker is the mixer's to count, not fatal.
+  // A worker that died meanwhile is left for reap_exited() to report and act on.
   void wait_for_prefill(std::uint32_t fill_target_frames);
 
   // Thread: control. Adds the pidfd of every worker still running, to poll for POLLIN.
