@@ -21,6 +21,7 @@
 #include <optional>
 
 #include "coordinator/control/control_command.h"
+#include "coordinator/control/fifo_ownership.h"
 
 namespace synthfarm {
 namespace {
@@ -120,8 +121,7 @@ std::string describe_user(uid_t uid) {
 
 // A control FIFO that another user owns may be that user's trap (anyone can create
 // /tmp/synthfarm-NAME.control first when XDG_RUNTIME_DIR is unset): nothing is sent to it.
-std::optional<std::string> foreign_owner_error(const std::string& control, uid_t owner) {
-  if (owner == geteuid()) return std::nullopt;
+std::string foreign_owner_error(const std::string& control, uid_t owner) {
   return "the control FIFO " + control + " belongs to " + describe_user(owner) +
          ", not to you (uid " + std::to_string(geteuid()) +
          "): ctl sends it nothing, since its owner would read your commands. If it is a " +
@@ -190,8 +190,8 @@ class ReplyFifo {
       return false;
     }
     // In a directory others may write to, the name could have been swapped since mkfifo().
-    struct stat status {};
-    if (fstat(fd_, &status) != 0 || !S_ISFIFO(status.st_mode) || status.st_uid != geteuid()) {
+    uid_t owner = 0;
+    if (opened_fifo_ownership(fd_, owner) != FifoOwnership::kOwnFifo) {
       error = "the reply FIFO " + path_ + " was replaced by something else after ctl made it";
       created_ = false;  // not ours to remove
       return false;
@@ -227,41 +227,21 @@ std::string control_line(const CtlOptions& options, const std::string& reply_pat
   return line + "\n";
 }
 
-// Reads what the reply FIFO holds into `received`; true once the last line has arrived.
-bool read_reply(int fd, std::string& received) {
+// Appends what the reply FIFO holds to `received`, without waiting for more.
+void read_reply(int fd, std::string& received) {
   char buffer[4096];
   while (true) {
     const ssize_t count = read(fd, buffer, sizeof buffer);
-    if (count <= 0) break;  // EAGAIN: all there is for now (we hold a writer: never EOF)
+    if (count <= 0) return;  // EAGAIN: all there is for now (we hold a writer: never EOF)
     received.append(buffer, static_cast<std::size_t>(count));
   }
-  for (const std::string_view last : {kReplyOk, kReplyError}) {
-    const std::string line = std::string(last) + "\n";
-    if (received.size() >= line.size() && (received.compare(0, line.size(), line) == 0 ||
-                                           received.find("\n" + line) != std::string::npos)) {
-      return true;
-    }
-  }
-  return false;
 }
 
-// Splits a complete reply into the body and whether it said ok.
-CtlResult result_of(const std::string& received) {
+// A complete reply, for main to print.
+CtlResult result_of(const CtlReply& reply) {
   CtlResult result;
-  std::size_t begin = 0;
-  std::string body;
-  while (begin < received.size()) {
-    const std::size_t end = received.find('\n', begin);
-    if (end == std::string::npos) break;  // read_reply saw the last line: never here
-    const std::string_view line(received.data() + begin, end - begin);
-    if (line == kReplyOk || line == kReplyError) {
-      result.exit_code = line == kReplyOk ? kExitOk : kExitFailure;
-      break;
-    }
-    body.append(line).append("\n");
-    begin = end + 1;
-  }
-  (result.exit_code == kExitOk ? result.out : result.err) = body;
+  result.exit_code = reply.ok ? kExitOk : kExitFailure;
+  (reply.ok ? result.out : result.err) = reply.body;
   return result;
 }
 
@@ -358,11 +338,15 @@ CtlResult send_control_command(const CtlOptions& options) {
     }
     return failure("cannot look at the control FIFO " + control + ": " + std::strerror(errno));
   }
-  if (!S_ISFIFO(status.st_mode)) {
-    return failure(control + " is not a FIFO, so no synthfarm listens there; check --control " +
-                   "(or --name), and remove the file if nothing needs it");
+  switch (fifo_ownership(status)) {
+    case FifoOwnership::kOwnFifo:
+      break;
+    case FifoOwnership::kNotAFifo:
+      return failure(control + " is not a FIFO, so no synthfarm listens there; check " +
+                     "--control (or --name), and remove the file if nothing needs it");
+    case FifoOwnership::kOtherUsersFifo:
+      return failure(foreign_owner_error(control, status.st_uid));
   }
-  if (const auto error = foreign_owner_error(control, status.st_uid)) return failure(*error);
 
   // Absolute: the coordinator may run in another directory, and insists on it.
   const std::filesystem::path directory =
@@ -408,14 +392,13 @@ CtlResult send_control_command(const CtlOptions& options) {
   }
   // What was opened must be the FIFO checked above, or one as much ours: the path may have
   // been replaced in between.
-  struct stat opened {};
-  if (fstat(control_fd, &opened) != 0 || !S_ISFIFO(opened.st_mode)) {
+  uid_t opened_owner = 0;
+  const FifoOwnership opened = opened_fifo_ownership(control_fd, opened_owner);
+  if (opened != FifoOwnership::kOwnFifo) {
     close(control_fd);
-    return failure(control + " changed while ctl opened it and is no longer a FIFO; try again");
-  }
-  if (const auto owner_error = foreign_owner_error(control, opened.st_uid)) {
-    close(control_fd);
-    return failure(*owner_error);
+    return failure(opened == FifoOwnership::kNotAFifo
+                       ? control + " changed while ctl opened it and is no longer a FIFO; try again"
+                       : foreign_owner_error(control, opened_owner));
   }
   const ssize_t written = write(control_fd, line.data(), line.size());
   const int write_errno = errno;
@@ -453,7 +436,11 @@ CtlResult send_control_command(const CtlOptions& options) {
         return result;
       }
     }
-    if ((fds[0].revents & POLLIN) && read_reply(reply.fd(), received)) return result_of(received);
+    if (fds[0].revents & POLLIN) {
+      read_reply(reply.fd(), received);
+      const CtlReply answer = parse_ctl_reply(received);
+      if (answer.done) return result_of(answer);
+    }
   }
   std::string message = instance_label(options) + " did not answer within " +
                         format_seconds(options.timeout_seconds) +

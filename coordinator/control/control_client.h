@@ -2,25 +2,7 @@
 // `synthfarm ctl`: sends one command to a running instance through its control FIFO, waits for
 // the answer and hands it back to main to print.
 //
-// The protocol (the coordinator's side is in coordinator.cpp, handle_control_line):
-//  0. The control FIFO must be a FIFO owned by ctl's effective user, checked on the path and
-//     again on what was opened: a FIFO of another user (say one created first at
-//     /tmp/synthfarm-default.control while XDG_RUNTIME_DIR is unset) gets nothing.
-//  1. ctl makes a reply FIFO, mode 0600, beside the control FIFO, under a name no one else can
-//     guess (16 hex digits from getrandom(); mkfifo() refuses a name that exists, and a taken
-//     one is drawn again):
-//       <directory of the control FIFO>/synthfarm-ctl-<pid of ctl>-<16 hex digits>.reply
-//     and opens it O_RDWR | O_NONBLOCK: holding a write end itself, it never sees end-of-file
-//     or POLLHUP while it waits, however often the coordinator opens and closes the FIFO.
-//  2. It opens the control FIFO O_WRONLY | O_NONBLOCK (ENXIO there means no reader: the
-//     instance is gone and the FIFO is stale) and writes one line in one write() of at most
-//     PIPE_BUF bytes, which POSIX makes atomic, so it never mixes with other writers' lines:
-//       reply-to <absolute path of the reply FIFO> <command words joined by single spaces>\n
-//     A longer line is refused before anything is created.
-//  3. The coordinator applies the command and writes into the reply FIFO zero or more lines of
-//     text, then a last line that is exactly `synthfarm-reply: ok` or `synthfarm-reply: error`.
-//  4. ctl hands back the lines before that last line: to print on stdout after ok (exit 0), on
-//     stderr after error (exit 1).
+// The protocol, and what ctl checks at each step, is described in control_protocol.h.
 // The reply FIFO is removed whatever happens: an answer, no answer within the timeout, a
 // failure, or SIGINT/SIGTERM while waiting.
 //
@@ -35,14 +17,10 @@
 #include <variant>
 #include <vector>
 
+#include "coordinator/control/control_protocol.h"
 #include "coordinator/plan/cli_options.h"
 
 namespace synthfarm {
-
-// The protocol's words, shared by ctl and the coordinator.
-inline constexpr std::string_view kReplyToPrefix = "reply-to ";      // starts the line ctl sends
-inline constexpr std::string_view kReplyOk = "synthfarm-reply: ok";  // the answer's last line
-inline constexpr std::string_view kReplyError = "synthfarm-reply: error";
 
 inline constexpr double kDefaultCtlTimeoutSeconds = 5.0;
 

@@ -171,16 +171,4 @@ std::variant<ControlCommand, std::string> parse_control_line(std::string_view li
   return command;
 }
 
-std::string control_command_summary() {
-  return "  Commands (workers count from 0):\n"
-         "    stop <worker|all>                      stop rendering (costs no CPU)\n"
-         "    play <worker|all>                      resume, with a short fade\n"
-         "    set <worker|all> feedback|mul <value>  change a SineLoop parameter smoothly\n"
-         "    gain <dB>                              master gain, smoothly (0 dB: unity)\n"
-         "    reseed <worker|all> <seed>             draw the worker's frequencies anew\n"
-         "    status                                 report every worker once\n"
-         "    report FILE                            write the JSON report now\n"
-         "    quit                                   fade out and exit\n";
-}
-
 }  // namespace synthfarm

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <variant>
 
+#include "coordinator/control/control_protocol.h"  // kControlHelp, control_command_summary
 #include "shared/parameter_ranges.h"
 
 namespace synthfarm {
@@ -30,13 +31,6 @@ struct ControlCommand {
   std::uint64_t seed = 0;                                  // reseed
   std::string path;                                        // report: as given, trimmed
 };
-
-inline constexpr const char* kControlHelp =
-    "commands: stop <worker|all>, play <worker|all>, set <worker|all> feedback|mul <value>, "
-    "gain <dB>, reseed <worker|all> <seed>, report FILE, status, quit";
-
-// The control commands, one per line, for synthfarm --help and synthfarm ctl --help.
-std::string control_command_summary();
 
 // Pure. Returns the command, or a message that names the bad line and says what is accepted.
 std::variant<ControlCommand, std::string> parse_control_line(std::string_view line,

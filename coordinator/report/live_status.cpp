@@ -6,17 +6,13 @@
 #include <cmath>
 #include <map>
 
+#include "coordinator/report/printf_string.h"
+
 namespace synthfarm {
 namespace {
 
 // The lines above the worker table: run, callback, column titles.
 constexpr std::size_t kHeaderLines = 3;
-
-std::string printf_string(const char* format, auto... values) {
-  char text[256];
-  std::snprintf(text, sizeof text, format, values...);
-  return text;
-}
 
 // The worker as it was in `earlier`, if it was there (the count never changes within a run).
 const WorkerStatistics* same_worker(const RunStatistics& earlier, std::uint32_t index) {

@@ -21,12 +21,7 @@ struct RunReportContext {
   std::uint32_t added_latency_frames = 0;
   std::string realtime_scheduling;  // the audio thread's, as the start-up report says it
   std::string memory;               // the memory locking line of the start-up report
-  struct Recording {
-    std::string path;
-    std::uint64_t frames_written = 0;
-    std::uint64_t frames_dropped = 0;
-    std::string error;
-  };
+  using Recording = RecordingStatistics;
   std::optional<Recording> recording;
   // `reseed` commands so far: after one, configuration.seed no longer says what plays.
   struct Reseed {

@@ -53,6 +53,14 @@ struct RunStatistics {
   double seconds() const noexcept { return static_cast<double>(timeline_frames) / sample_rate_hz; }
 };
 
+// What --record has done so far (recorder.h counts it; the status lines and the report say it).
+struct RecordingStatistics {
+  std::string path;
+  std::uint64_t frames_written = 0;
+  std::uint64_t frames_dropped = 0;  // not written in time, missing from the file
+  std::string error;                 // why writing stopped, or ""
+};
+
 // Thread: control. Copies the counters (about 5 KB per histogram; allocates).
 RunStatistics collect_statistics(const Mixer& mixer, const Segment& segment,
                                  std::span<const WorkerProcessView> workers);

@@ -1,0 +1,70 @@
+#pragma once
+// Where one run's mix goes, live or offline, behind one face: a live output (an RtAudio device
+// or the null clock, output/audio_output.h) that calls the mixer in real time, or an offline
+// render (output/offline_render.h) that writes --duration of it to a file as fast as the
+// workers deliver. The sequencer starts and stops either without asking which it is.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "coordinator/mix/mixer.h"
+#include "coordinator/output/audio_output.h"
+#include "coordinator/output/offline_render.h"
+#include "coordinator/plan/cli_options.h"
+
+namespace synthfarm {
+
+class RunOutput {
+ public:
+  // Thread: main, before anything plays. Opens, without starting, what `options` ask for:
+  // --output's file, or --audio and --device. `notice` gets a line for stderr when the null
+  // clock stands in for a missing server. nullptr with `error` (what failed, what to do).
+  static std::unique_ptr<RunOutput> open(const Options& options, std::string& error,
+                                         std::string& notice);
+  // Thread: control. Stops (stop()), so that nothing calls the mixer after the output is gone.
+  ~RunOutput();
+  RunOutput(const RunOutput&) = delete;
+  RunOutput& operator=(const RunOutput&) = delete;
+
+  // Thread: control, for the accessors below; they only read what open() settled.
+  bool offline() const noexcept { return render_ != nullptr; }
+  // What the output granted, which may differ from what was asked (JACK imposes its period).
+  std::uint32_t sample_rate_hz() const noexcept { return sample_rate_hz_; }
+  std::uint32_t block_frames() const noexcept { return block_frames_; }
+  // "JACK, 48000 Hz, 256 frames per buffer", or "offline file PATH": for the lines and report.
+  const std::string& description() const noexcept { return description_; }
+
+  // Thread: control. Starts calling mixer.mix(): a live output from its own thread at once, an
+  // offline render from its file thread until `total_frames`. `mixer` and `segment` must
+  // outlive stop(). False with `error` when a live output cannot start.
+  bool start(Mixer& mixer, const Segment& segment, std::uint64_t total_frames, std::string& error);
+
+  // Offline: an eventfd that becomes readable when the file is done; -1 for a live output.
+  int done_fd() const noexcept { return render_ ? render_->done_fd() : -1; }
+  // Thread: control, offline, after done_fd() fired. Joins the file thread. "" when the file
+  // is complete, else what went wrong and how much the file holds.
+  std::string finish_render();
+
+  // Thread: control. A live output fades the master out (5 ms of audio and two buffers, waited
+  // once) and then stops; an offline render stops at its next block and is joined. Blocks.
+  // Idempotent. Returns once nothing calls the mixer any more.
+  void stop();
+
+  // Thread: control, after stop(). Offline: the render, for its closing line (frames, path, error);
+  // nullptr live.
+  const OfflineRender* render() const noexcept { return render_.get(); }
+
+ private:
+  RunOutput() = default;
+
+  std::unique_ptr<AudioOutput> live_;
+  std::unique_ptr<OfflineRender> render_;
+  std::uint32_t sample_rate_hz_ = 0;
+  std::uint32_t block_frames_ = 0;
+  std::string description_;
+  Mixer* mixer_ = nullptr;  // set by start(): a live output's fade goes through its master
+  bool live_running_ = false;
+};
+
+}  // namespace synthfarm

@@ -1,0 +1,32 @@
+#include "coordinator/supervision/segment_setup.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace synthfarm {
+
+std::vector<WorkerGroup> prepare_segment(Segment& segment, const Options& options,
+                                         const OscillatorPlan& plan, const SegmentTiming& timing) {
+  SegmentHeader& header = segment.header();
+  header.sample_rate_hz = timing.sample_rate_hz;
+  header.block_frames = timing.block_frames;
+  header.fill_target_frames = timing.fill_target_frames;
+  header.coordinator_pid = getpid();
+  header.kernel = static_cast<std::uint32_t>(options.kernel);
+  header.simd_target = options.simd.highway_target;
+  std::copy(plan.frequencies_hz.begin(), plan.frequencies_hz.end(),
+            segment.frequencies_hz().begin());
+  std::vector<WorkerGroup> groups =
+      deal_contiguous_groups(plan.frequencies_hz.size(), options.workers);
+  for (std::uint32_t w = 0; w < options.workers; ++w) {
+    WorkerSlot& slot = segment.slot(w);
+    slot.first_oscillator = groups[w].first_oscillator;
+    slot.oscillator_count = groups[w].oscillator_count;
+    slot.feedback.store(static_cast<float>(options.feedback), std::memory_order_relaxed);
+    slot.mul.store(static_cast<float>(options.mul), std::memory_order_relaxed);
+  }
+  return groups;
+}
+
+}  // namespace synthfarm
