@@ -151,8 +151,8 @@ int CoordinatorRun::start_and_play() {
     waker_ = std::make_unique<WorkerWaker>(*segment_);
     mixer_->set_waker(waker_.get());
   }
-  commands_ =
-      std::make_unique<RunCommands>(facts_, *segment_, *mixer_, *supervisor_, recorder_.get());
+  commands_ = std::make_unique<RunCommands>(facts_, *segment_, *mixer_, *supervisor_,
+                                            recorder_.get(), *output_);
   server_ = std::make_unique<ControlServer>(
       resources_->fifo(), *commands_, options_.workers,
       ControlServer::Console{[this](const std::string& text) { console_.out(text); },
@@ -213,6 +213,11 @@ int CoordinatorRun::control_loop() {
       if (!(fds[2].revents & POLLIN)) continue;
       const std::string render_error = output_->finish_render();
       return render_error.empty() ? kExitOk : fail(render_error);
+    }
+    // The output's own word first (JACK's shutdown, a buffer it cannot follow); the watchdog
+    // catches an output that stops calling back without one.
+    if (const std::string failure = output_->failure(); !failure.empty()) {
+      return fail(failure + "; exiting");
     }
     const auto calls = mixer_->stats().calls.load(std::memory_order_relaxed);
     if (const auto silent = watchdog.silent_for(calls, std::chrono::steady_clock::now())) {

@@ -26,12 +26,14 @@ std::string target_of(const ControlCommand& command) {
 }  // namespace
 
 RunCommands::RunCommands(const RunReportContext& facts, Segment& segment, Mixer& mixer,
-                         const WorkerSupervisor& supervisor, const Recorder* recorder)
+                         const WorkerSupervisor& supervisor, const Recorder* recorder,
+                         const RunOutput& output)
     : facts_(facts),
       segment_(segment),
       mixer_(mixer),
       supervisor_(supervisor),
-      recorder_(recorder) {}
+      recorder_(recorder),
+      output_(output) {}
 
 CommandResult RunCommands::apply(const ControlCommand& command) {
   switch (command.verb) {
@@ -103,7 +105,9 @@ RunStatistics RunCommands::statistics() const {
     views.push_back({worker.pid, state,
                      worker.died_while_playing ? describe_wait_status(worker.wait_status) : ""});
   }
-  return collect_statistics(mixer_, segment_, views);
+  RunStatistics run = collect_statistics(mixer_, segment_, views);
+  run.server_xruns = output_.server_xruns();
+  return run;
 }
 
 std::optional<RecordingStatistics> RunCommands::recording() const {

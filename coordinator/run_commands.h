@@ -13,6 +13,7 @@
 #include "coordinator/output/recorder.h"
 #include "coordinator/report/run_report.h"
 #include "coordinator/report/run_statistics.h"
+#include "coordinator/run_output.h"
 #include "coordinator/supervision/worker_supervisor.h"
 #include "shared/segment.h"
 
@@ -23,9 +24,10 @@ class RunCommands final : public CommandHandler {
   // Thread: control. Everything referenced must outlive this object. `facts` is the report's
   // context as the run keeps it current (options, plan, output, scheduling, memory, error);
   // this object adds the recording and the reseeds when it writes a report. `recorder` is
-  // nullptr without --record.
+  // nullptr without --record. `output` gives the audio server's counters.
   RunCommands(const RunReportContext& facts, Segment& segment, Mixer& mixer,
-              const WorkerSupervisor& supervisor, const Recorder* recorder);
+              const WorkerSupervisor& supervisor, const Recorder* recorder,
+              const RunOutput& output);
 
   // Thread: control. Carries the command out (the mixer and the workers take it at their next
   // callback or block) and says what was done. Allocates; `report` blocks on the file system.
@@ -52,6 +54,7 @@ class RunCommands final : public CommandHandler {
   Mixer& mixer_;
   const WorkerSupervisor& supervisor_;
   const Recorder* recorder_;
+  const RunOutput& output_;
   std::vector<RunReportContext::Reseed> reseeds_;  // for the report: the seed no longer says all
 };
 

@@ -1,8 +1,8 @@
 #pragma once
-// Where one run's mix goes, live or offline, behind one face: a live output (an RtAudio device
-// or the null clock, output/audio_output.h) that calls the mixer in real time, or an offline
-// render (output/offline_render.h) that writes --duration of it to a file as fast as the
-// workers deliver. The sequencer starts and stops either without asking which it is.
+// Where one run's mix goes, live or offline, behind one face: a live output (synthfarm's JACK
+// client, an RtAudio device or the null clock, output/audio_output.h) that calls the mixer in real
+// time, or an offline render (output/offline_render.h) that writes --duration of it to a file as
+// fast as the workers deliver. The sequencer starts and stops either without asking which it is.
 
 #include <cstdint>
 #include <memory>
@@ -50,6 +50,13 @@ class RunOutput {
   // once) and then stops; an offline render stops at its next block and is joined. Blocks.
   // Idempotent. Returns once nothing calls the mixer any more.
   void stop();
+
+  // Thread: control; poll it. Does not block. A live output that can no longer play (its server
+  // went away, or imposed a buffer it cannot follow) says why, in one line; "" while it plays,
+  // and always offline. See AudioOutput::failure.
+  std::string failure() const { return live_ ? live_->failure() : std::string(); }
+  // Thread: control. Xruns the live output's server reported (JACK); 0 offline and elsewhere.
+  std::uint64_t server_xruns() const noexcept { return live_ ? live_->server_xruns() : 0; }
 
   // Thread: control, after stop(). Offline: the render, for its closing line (frames, path, error);
   // nullptr live.

@@ -1,7 +1,8 @@
 #pragma once
 // The audio devices synthfarm can play on, for --list-devices and --device. The probing itself
-// is RtAudio's and lives in rtaudio_output.cpp (probe_audio_devices in audio_output.h); this
-// header stays free of RtAudio types.
+// is libjack's for JACK (jack_output.cpp) and RtAudio's for PulseAudio and ALSA
+// (rtaudio_output.cpp), behind probe_audio_devices in audio_output.h; this header stays free
+// of both libraries' types.
 
 #include <optional>
 #include <string>
@@ -13,7 +14,7 @@ namespace synthfarm {
 
 struct AudioDevice {
   AudioApi api = AudioApi::kJack;
-  unsigned index = 0;  // RtAudio's number for it within `api`: what `--device N` means
+  unsigned index = 0;  // its number within `api`: what `--device N` means
   std::string name;    // under JACK: the client whose ports it is ("system")
   unsigned output_channels = 0;
   unsigned input_channels = 0;
@@ -22,7 +23,8 @@ struct AudioDevice {
   bool default_output = false;  // what the API plays on without --device
 };
 
-// The APIs of Debian's RtAudio 5.2 build, in the order --audio auto tries them.
+// The APIs synthfarm plays on (JACK natively, the others through Debian's RtAudio 5.2), in the
+// order --audio auto tries them.
 inline constexpr AudioApi kDeviceApis[] = {AudioApi::kJack, AudioApi::kPulse, AudioApi::kAlsa};
 
 // "JACK", "PulseAudio", "ALSA": for messages.

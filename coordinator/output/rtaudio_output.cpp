@@ -1,34 +1,26 @@
-// The one file that knows RtAudio (5.2 throws RtAudioError; keep its types here).
+// The one file that knows RtAudio (5.2 throws RtAudioError; keep its types here), which plays
+// on PulseAudio and ALSA; and the factory that picks an output, JACK's included.
 #include <RtAudio.h>
 #include <alsa/asoundlib.h>
-#include <jack/jack.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <optional>
 
 #include "coordinator/output/audio_output.h"
+#include "coordinator/output/jack_output.h"
 
 namespace synthfarm {
 namespace {
 
-// libasound and libjack print to stderr while RtAudio probes for devices; synthfarm reports
-// what failed itself, in one line that says what to do.
+// libasound prints to stderr while RtAudio probes for devices; synthfarm reports what failed
+// itself, in one line that says what to do.
 void silence_alsa(const char*, int, const char*, int, const char*, ...) {}
-void silence_jack(const char*) {}
 
 void quiet_audio_libraries() {
   snd_lib_error_set_handler(silence_alsa);
-  jack_set_error_function(silence_jack);
-  jack_set_info_function(silence_jack);
-  // Probing must not start a JACK server behind the user's back; an explicit setting wins.
-  setenv("JACK_NO_START_SERVER", "1", 0);
 }
 
 RtAudio::Api to_rtaudio_api(AudioApi api) {
   switch (api) {
-    case AudioApi::kJack:
-      return RtAudio::UNIX_JACK;
     case AudioApi::kPulse:
       return RtAudio::LINUX_PULSE;
     case AudioApi::kAlsa:
@@ -41,13 +33,12 @@ RtAudio::Api to_rtaudio_api(AudioApi api) {
 class RtAudioOutput final : public AudioOutput {
  public:
   RtAudioOutput(AudioApi api, std::unique_ptr<RtAudio> audio, std::string device_name,
-                std::uint32_t sample_rate_hz, std::uint32_t buffer_frames, std::string client_name)
+                std::uint32_t sample_rate_hz, std::uint32_t buffer_frames)
       : api_(api),
         audio_(std::move(audio)),
         device_name_(std::move(device_name)),
         sample_rate_hz_(sample_rate_hz),
-        buffer_frames_(buffer_frames),
-        client_name_(std::move(client_name)) {}
+        buffer_frames_(buffer_frames) {}
 
   ~RtAudioOutput() override {
     stop();
@@ -55,12 +46,10 @@ class RtAudioOutput final : public AudioOutput {
       if (audio_->isStreamOpen()) audio_->closeStream();
     } catch (const RtAudioError&) {
     }
-    if (api_ == AudioApi::kJack) remove_orphaned_jack_semaphore();
   }
 
   std::string description() const override {
-    return std::string(audio_api_label(api_)) + " device '" + device_name_ + "'" +
-           (api_ == AudioApi::kJack ? " as client '" + client_name_ + "'" : "") + ", " +
+    return std::string(audio_api_label(api_)) + " device '" + device_name_ + "', " +
            std::to_string(sample_rate_hz_) + " Hz, " + std::to_string(buffer_frames_) +
            " frames per buffer";
   }
@@ -72,7 +61,7 @@ class RtAudioOutput final : public AudioOutput {
     unsigned int granted_frames = buffer_frames_;
     audio_->openStream(&parameters, nullptr, RTAUDIO_FLOAT32, sample_rate_hz_, &granted_frames,
                        &RtAudioOutput::callback, this, &options, &RtAudioOutput::ignore_error);
-    buffer_frames_ = granted_frames;  // JACK imposes its period
+    buffer_frames_ = granted_frames;  // the device may grant another size
   }
 
   bool start(Mixer& mixer, std::string& error) override {
@@ -103,16 +92,6 @@ class RtAudioOutput final : public AudioOutput {
     return 0;
   }
 
-  // libjack (jackd2) keeps a semaphore per client in /dev/shm and removes it when the client
-  // closes, through the server. A server that was killed cannot: remove ours, so a lost server
-  // leaves nothing of synthfarm behind. Named "jack_sem.<uid>_<server>_<client>" by jackd2.
-  void remove_orphaned_jack_semaphore() const {
-    const char* server = std::getenv("JACK_DEFAULT_SERVER");
-    const std::string path = "/dev/shm/jack_sem." + std::to_string(getuid()) + "_" +
-                             (server && *server ? server : "default") + "_" + client_name_;
-    ::unlink(path.c_str());  // absent after a normal close: nothing to do
-  }
-
   // RtAudio 5.2's error callback carries no user pointer; errors reach the control thread
   // through the callback counter watchdog instead, so this only keeps RtAudio from printing.
   static void ignore_error(RtAudioError::Type, const std::string&) {}
@@ -123,19 +102,18 @@ class RtAudioOutput final : public AudioOutput {
   std::string device_name_;
   std::uint32_t sample_rate_hz_;
   std::uint32_t buffer_frames_;
-  std::string client_name_;
   Mixer* mixer_ = nullptr;
 };
 
 }  // namespace
 
 std::vector<AudioDevice> probe_audio_devices(AudioApi api) {
+  if (api == AudioApi::kJack) return probe_jack_devices();
   quiet_audio_libraries();
   std::vector<AudioDevice> devices;
   try {
     RtAudio audio(to_rtaudio_api(api));
     audio.showWarnings(false);
-    quiet_audio_libraries();  // RtAudio's JACK constructor sets an error function of its own
     if (audio.getCurrentApi() != to_rtaudio_api(api)) return devices;
     const unsigned int count = audio.getDeviceCount();
     for (unsigned int index = 0; index < count; ++index) {
@@ -150,23 +128,14 @@ std::vector<AudioDevice> probe_audio_devices(AudioApi api) {
   return devices;
 }
 
-std::string jack_client_name_for(const std::string& instance_name) {
-  // --name is the JACK client's name, as patchbays show it; the unnamed instance is "synthfarm"
-  // rather than "default", which would say nothing there.
-  return instance_name == kDefaultInstanceName ? "synthfarm" : instance_name;
-}
-
 std::unique_ptr<AudioOutput> open_rtaudio_output(
     AudioApi api, const std::optional<AudioDevice>& device, std::uint32_t sample_rate_hz,
     std::uint32_t buffer_frames, std::uint32_t channels, const std::string& client_name,
     std::string& error) {
   quiet_audio_libraries();
   const std::string label = audio_api_label(api);
-  // libjack would otherwise refuse the name, or quietly play under another one.
-  const std::size_t jack_name_limit = static_cast<std::size_t>(jack_client_name_size()) - 1;
-  if (api == AudioApi::kJack && client_name.size() > jack_name_limit) {
-    error = "the JACK client name '" + client_name + "' is longer than JACK's " +
-            std::to_string(jack_name_limit) + " characters; choose a shorter --name";
+  if (to_rtaudio_api(api) == RtAudio::UNSPECIFIED) {
+    error = label + " does not play through RtAudio";
     return nullptr;
   }
   try {
@@ -183,11 +152,10 @@ std::unique_ptr<AudioOutput> open_rtaudio_output(
     }
     const unsigned int index = device ? device->index : audio->getDefaultOutputDevice();
     const RtAudio::DeviceInfo info = audio->getDeviceInfo(index);
-    // JACK numbers its clients anew as they come and go: the number chosen a moment ago may
-    // now be another device.
+    // Devices come and go: the number chosen a moment ago may now be another device.
     if (device && info.name != device->name) {
       error = label + " device " + std::to_string(index) + " is now '" + info.name + "', not '" +
-              device->name + "' (clients came or went); name the device with --device NAME";
+              device->name + "' (devices came or went); name the device with --device NAME";
       return nullptr;
     }
     if (info.outputChannels < channels) {
@@ -196,27 +164,19 @@ std::unique_ptr<AudioOutput> open_rtaudio_output(
               " or fewer";
       return nullptr;
     }
-    if (api == AudioApi::kJack && !info.sampleRates.empty() &&
-        info.sampleRates.front() != sample_rate_hz) {
-      error = "the JACK server runs at " + std::to_string(info.sampleRates.front()) + " Hz, not " +
-              std::to_string(sample_rate_hz) + " Hz; use --sample-rate " +
-              std::to_string(info.sampleRates.front());
-      return nullptr;
-    }
     RtAudio::StreamParameters parameters;
     parameters.deviceId = index;
     parameters.nChannels = channels;
     RtAudio::StreamOptions stream_options;
-    stream_options.streamName = client_name;  // the JACK client name
-    // ALSA and PulseAudio: RtAudio starts its callback thread SCHED_RR at this priority, and
-    // without the privilege (RLIMIT_RTPRIO, rtkit) starts it unprivileged instead. JACK: the
-    // server decides, and its own flag (jackd -R) applies.
+    stream_options.streamName = client_name;
+    // RtAudio starts its callback thread SCHED_RR at this priority, and without the privilege
+    // (RLIMIT_RTPRIO, rtkit) starts it unprivileged instead.
     stream_options.flags = RTAUDIO_SCHEDULE_REALTIME;
     stream_options.priority = 80;
     // PulseAudio delivers in bursts with two buffers (docs/TESTING.md).
     if (api == AudioApi::kPulse) stream_options.numberOfBuffers = 4;
     auto output = std::make_unique<RtAudioOutput>(api, std::move(audio), info.name, sample_rate_hz,
-                                                  buffer_frames, client_name);
+                                                  buffer_frames);
     output->open_stream(parameters, stream_options);
     if (output->buffer_frames() == 0 || output->buffer_frames() > kMaxBlockFrames) {
       error = label + " granted " + std::to_string(output->buffer_frames()) +
@@ -233,6 +193,23 @@ std::unique_ptr<AudioOutput> open_rtaudio_output(
 
 namespace {
 
+// One API's output: JACK through synthfarm's own client, the others through RtAudio.
+std::unique_ptr<AudioOutput> open_api_output(AudioApi api, const std::optional<AudioDevice>& device,
+                                             const Options& options, std::string& error) {
+  const std::string client_name = jack_client_name_for(options.name);
+  if (api == AudioApi::kJack) {
+    JackOutputSettings settings;
+    settings.client_name = client_name;
+    settings.channels = options.channels;
+    settings.sample_rate_hz = options.sample_rate_hz;
+    settings.connections = options.jack_connections;
+    settings.device = device;
+    return open_jack_output(settings, error);
+  }
+  return open_rtaudio_output(api, device, options.sample_rate_hz, options.block_frames,
+                             options.channels, client_name, error);
+}
+
 // --device under --audio auto (or one API): the first API whose devices match. No fallback to
 // the null clock: the user asked for a device.
 std::unique_ptr<AudioOutput> open_chosen_device(const Options& options, std::string& error) {
@@ -242,8 +219,7 @@ std::unique_ptr<AudioOutput> open_chosen_device(const Options& options, std::str
   for (const AudioApi api : apis) {
     const DeviceMatch match = match_device(probe_audio_devices(api), api, options.device);
     if (match.kind == DeviceMatch::Kind::kFound) {
-      return open_rtaudio_output(api, match.device, options.sample_rate_hz, options.block_frames,
-                                 options.channels, jack_client_name_for(options.name), error);
+      return open_api_output(api, match.device, options, error);
     }
     if (match.kind == DeviceMatch::Kind::kSeveral || apis.size() == 1) {
       error = "--device " + options.device + ": " + match.error + "; see synthfarm " +
@@ -266,16 +242,13 @@ std::unique_ptr<AudioOutput> open_audio_output(const Options& options, std::stri
     return make_null_clock_output(options.sample_rate_hz, options.block_frames, options.channels);
   }
   if (!options.device.empty()) return open_chosen_device(options, error);
-  const std::string client_name = jack_client_name_for(options.name);
   if (options.audio != AudioApi::kAuto) {
-    return open_rtaudio_output(options.audio, std::nullopt, options.sample_rate_hz,
-                               options.block_frames, options.channels, client_name, error);
+    return open_api_output(options.audio, std::nullopt, options, error);
   }
   std::string reasons;
   for (const AudioApi api : kDeviceApis) {
     std::string why;
-    auto output = open_rtaudio_output(api, std::nullopt, options.sample_rate_hz,
-                                      options.block_frames, options.channels, client_name, why);
+    auto output = open_api_output(api, std::nullopt, options, why);
     if (output) return output;
     reasons += (reasons.empty() ? "" : "; ") + why;
   }

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <regex>
 #include <sstream>
 
 #include "coordinator/control/control_command.h"
@@ -65,6 +66,27 @@ AudioApi parse_audio_api(const std::string& text) {
   fail("audio", "unknown audio API '" + text + "' (choose auto, jack, pulse, alsa or null)");
 }
 
+// --connect's value: physical, none, or a pattern checked here so that a typo fails before
+// anything starts, with the grammar libjack's jack_get_ports applies (POSIX extended).
+JackConnections parse_jack_connections(const std::string& text) {
+  JackConnections connections;
+  if (text == "physical") return connections;
+  if (text == "none") {
+    connections.kind = JackConnections::Kind::kNone;
+    return connections;
+  }
+  if (text.empty()) fail("connect", "needs physical, none or a regular expression");
+  try {
+    const std::regex check(text, std::regex::extended);
+  } catch (const std::regex_error& error) {
+    fail("connect", "'" + text + "' is not a POSIX extended regular expression (" + error.what() +
+                        "); see jack_lsp for the port names");
+  }
+  connections.kind = JackConnections::Kind::kPattern;
+  connections.pattern = text;
+  return connections;
+}
+
 po::options_description describe_options() {
   po::options_description what("What to play");
   what.add_options()("workers", po::value<std::string>()->value_name("N"),
@@ -101,6 +123,11 @@ po::options_description describe_options() {
       "audio device: its index in --list-devices or a case-insensitive part of its name; with "
       "--audio auto, the first API that has it (default: the API's default output). JACK "
       "numbers its devices anew as clients come and go: prefer a name there")(
+      "connect", po::value<std::string>()->value_name("WHERE"),
+      "JACK only: what synthfarm's ports (CLIENT:out_1, ...) connect to when it starts: "
+      "physical (channel N to the server's Nth physical playback port), none (leave it to a "
+      "patchbay), or a regular expression (POSIX extended, as jack_lsp lists full port names: "
+      "channel N to the Nth matching input port); not with --device (default physical)")(
       "list-devices",
       "list the audio devices (of --audio's API only, if given) with their channels and sample "
       "rates, and exit (default: play)")(
@@ -314,6 +341,16 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[],
         fail("device", "--audio null plays on no device; drop --device or choose an API");
       }
     }
+    if (given("connect")) {
+      options.jack_connections = parse_jack_connections(text("connect"));
+      if (options.audio != AudioApi::kAuto && options.audio != AudioApi::kJack) {
+        fail("connect", "chooses JACK connections; it does not go with --audio " +
+                            std::string(audio_api_name(options.audio)));
+      }
+      if (given("device")) {
+        fail("connect", "and --device both choose where JACK plays; give one of them");
+      }
+    }
     if (given("on-worker-failure")) {
       const std::string policy = text("on-worker-failure");
       if (policy == "silence") {
@@ -339,6 +376,9 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[],
       if (given("audio")) fail("output", "renders to a file; it cannot be combined with --audio");
       if (given("device")) {
         fail("output", "renders to a file; it cannot be combined with --device");
+      }
+      if (given("connect")) {
+        fail("output", "renders to a file; it cannot be combined with --connect");
       }
     }
     if (given("record")) {

@@ -25,6 +25,18 @@ enum class WorkerFailurePolicy {
 
 const char* audio_api_name(AudioApi api) noexcept;
 
+// Which ports a JACK output connects its own to (--connect). Connections are made once, when
+// the output starts; the user may change them in any patchbay afterwards.
+struct JackConnections {
+  enum class Kind {
+    kPhysical,  // channel c to the server's physical playback port c (default)
+    kNone,      // no connection: a patchbay or session manager makes them
+    kPattern,   // channel c to the c-th input port whose full name matches `pattern`
+  };
+  Kind kind = Kind::kPhysical;
+  std::string pattern;  // kPattern: a POSIX extended regular expression, as jack_get_ports reads
+};
+
 // What the command line asks for: a run, or only the list of audio devices.
 enum class Action { kRun, kListDevices };
 
@@ -62,6 +74,9 @@ struct Options {
   WorkerFailurePolicy on_worker_failure = WorkerFailurePolicy::kSilence;
   KernelKind kernel = KernelKind::kFast;
   SimdTarget simd;  // resolved: the best this CPU runs, unless --simd or SYNTHFARM_SIMD says
+
+  // --connect: what a JACK output's ports connect to when it starts.
+  JackConnections jack_connections;
 };
 
 // What main should do instead of running: print `text` (to stdout for --help/--version, to

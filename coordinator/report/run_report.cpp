@@ -162,6 +162,7 @@ std::string format_run_report(const RunReportContext& context, const RunStatisti
       {"gain_db", statistics.gain_db},
       {"callback", durations_json(statistics.callback, period_ns)},
       {"device_underflows", statistics.device_underflows},
+      {"server_xruns", statistics.server_xruns},
       {"nonfinite_samples_replaced", statistics.nonfinite_samples},
       {"limited_samples", statistics.limited_samples},
       {"workers", workers}};

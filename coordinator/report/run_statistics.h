@@ -43,6 +43,7 @@ struct RunStatistics {
   std::uint64_t timeline_frames = 0;
   std::uint64_t callbacks = 0;
   std::uint64_t device_underflows = 0;
+  std::uint64_t server_xruns = 0;  // cycles the audio server (JACK) saw some client miss
   std::uint64_t nonfinite_samples = 0;
   std::uint64_t limited_samples = 0;
   double gain_db = 0.0;

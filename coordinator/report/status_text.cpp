@@ -12,12 +12,12 @@ std::string format_status_text(std::string_view label_view, const RunStatistics&
   std::string text = printf_string(
       "%s: seconds=%.3f timeline_frames=%" PRIu64 " callbacks=%" PRIu64
       " callback_avg_us=%.1f callback_p99_us=%.1f callback_max_us=%.1f period_us=%.1f "
-      "device_underflows=%" PRIu64 " nonfinite_samples=%" PRIu64 " limited_samples=%" PRIu64
-      " gain_db=%.2f\n",
+      "device_underflows=%" PRIu64 " server_xruns=%" PRIu64 " nonfinite_samples=%" PRIu64
+      " limited_samples=%" PRIu64 " gain_db=%.2f\n",
       label.c_str(), run.seconds(), run.timeline_frames, run.callbacks,
       run.callback.mean_ns() / 1e3, static_cast<double>(run.callback.quantile_ns(0.99)) / 1e3,
       static_cast<double>(run.callback.max_ns) / 1e3, run.period_ns() / 1e3, run.device_underflows,
-      run.nonfinite_samples, run.limited_samples, run.gain_db);
+      run.server_xruns, run.nonfinite_samples, run.limited_samples, run.gain_db);
   if (recording) {
     text += printf_string("%s recording: path=%s frames_written=%" PRIu64 " frames_dropped=%" PRIu64
                           "\n",

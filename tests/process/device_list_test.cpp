@@ -26,6 +26,7 @@
 #include "coordinator/output/audio_output.h"
 #include "coordinator/output/device_list.h"
 #include "tests/support/child_process.h"
+#include "tests/support/jack_ports.h"
 #include "tests/support/temp_dir.h"
 
 namespace synthfarm {
@@ -277,23 +278,11 @@ class JackClient {
 
   // Full names of the ports matching `pattern` (a regular expression, as libjack takes it).
   std::vector<std::string> ports(const std::string& pattern, unsigned long flags = 0) const {
-    std::vector<std::string> names;
-    const char** found = jack_get_ports(client_, pattern.c_str(), JACK_DEFAULT_AUDIO_TYPE, flags);
-    if (!found) return names;
-    for (const char** port = found; *port; ++port) names.emplace_back(*port);
-    jack_free(found);
-    return names;
+    return testing::audio_ports(client_, pattern, flags);
   }
 
   std::vector<std::string> connections(const std::string& port_name) const {
-    std::vector<std::string> names;
-    jack_port_t* port = jack_port_by_name(client_, port_name.c_str());
-    if (!port) return names;
-    const char** found = jack_port_get_all_connections(client_, port);
-    if (!found) return names;
-    for (const char** other = found; *other; ++other) names.emplace_back(*other);
-    jack_free(found);
-    return names;
+    return testing::port_connections(client_, port_name);
   }
 
  private:
@@ -386,10 +375,10 @@ TEST_F(JackDevices, PlaysOnTheDeviceANamePartChoosesAsAClientNamedAfterTheInstan
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (connected.empty() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(20ms);
-    connected = jack_->connections(client + ":outport 0");
+    connected = jack_->connections(client + ":out_1");
   }
   EXPECT_EQ(jack_->ports("^" + client + ":", JackPortIsOutput),
-            (std::vector<std::string>{client + ":outport 0", client + ":outport 1"}));
+            (std::vector<std::string>{client + ":out_1", client + ":out_2"}));
   EXPECT_EQ(connected, std::vector<std::string>{"system:playback_1"});
   const auto code = child->wait_exit_code(kExitTimeout);
   ASSERT_TRUE(code);

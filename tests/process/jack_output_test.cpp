@@ -49,6 +49,7 @@
 #include "coordinator/plan/cli_options.h"
 #include "coordinator/plan/frequency_plan.h"
 #include "tests/support/child_process.h"
+#include "tests/support/jack_ports.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/timeline_comparison.h"
 #include "tests/support/wav_file.h"
@@ -127,14 +128,7 @@ class JackCapture {
 
   // Full names of the audio output ports of the JACK client `owner`, in registration order.
   std::vector<std::string> output_ports_of(const std::string& owner) const {
-    std::vector<std::string> names;
-    const std::string pattern = "^" + owner + ":";
-    const char** ports =
-        jack_get_ports(client_, pattern.c_str(), JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput);
-    if (!ports) return names;
-    for (const char** port = ports; *port; ++port) names.emplace_back(*port);
-    jack_free(ports);
-    return names;
+    return testing::audio_ports(client_, "^" + owner + ":", JackPortIsOutput);
   }
 
   // Connects `sources[c]` to this client's input port c. An existing connection is fine.
@@ -148,6 +142,43 @@ class JackCapture {
       }
     }
     return true;
+  }
+
+  // Thread: test. The names of the ports connected to `port_name` (any client's).
+  std::vector<std::string> connections(const std::string& port_name) const {
+    return testing::port_connections(client_, port_name);
+  }
+
+  // Thread: test. Full name of this client's input port `channel` (from 0).
+  std::string input_port_name(std::uint32_t channel) const {
+    return jack_port_name(ports_.at(channel));
+  }
+
+  // Thread: test. The playback latency range the graph holds for `port_name` (any client's):
+  // frames from that port's buffer to the speakers. nullopt for a port that does not exist.
+  std::optional<jack_latency_range_t> playback_latency(const std::string& port_name) const {
+    jack_port_t* port = jack_port_by_name(client_, port_name.c_str());
+    if (!port) return std::nullopt;
+    jack_latency_range_t range{};
+    jack_port_get_latency_range(port, JackPlaybackLatency, &range);
+    return range;
+  }
+
+  // Thread: test. Asks the server for another period (every client then runs at it). Blocks
+  // until the server has changed it.
+  bool set_server_buffer_frames(std::uint32_t frames) {
+    return jack_set_buffer_size(client_, frames) == 0;
+  }
+
+  // Thread: test. Makes the next process cycle of this client take `duration` (a fault put in
+  // on purpose: the server then reports an xrun to every client of the graph).
+  void stall_next_cycle(std::chrono::microseconds duration) {
+    stall_us_.store(duration.count(), std::memory_order_relaxed);  // a request; nothing rides
+  }
+
+  // Thread: test. Xruns JACK has reported to this client.
+  std::uint32_t xruns() const {
+    return xruns_.load(std::memory_order_relaxed);  // a counter; nothing rides on it
   }
 
   // Thread: test. From the next process cycle on, the callback records.
@@ -213,6 +244,10 @@ class JackCapture {
   // preallocated recording and publishes the new frame count.
   static int process(jack_nframes_t frame_count, void* user) noexcept {
     auto* self = static_cast<JackCapture*>(user);
+    // The fault stall_next_cycle() asks for, and nothing else, sleeps here.
+    if (const auto stall_us = self->stall_us_.exchange(0, std::memory_order_relaxed)) {
+      std::this_thread::sleep_for(std::chrono::microseconds(stall_us));
+    }
     if (!self->armed_.load(std::memory_order_acquire)) return 0;  // pairs with arm()'s release
     // Relaxed: only this thread writes frames_.
     const std::uint64_t first = self->frames_.load(std::memory_order_relaxed);
@@ -246,6 +281,7 @@ class JackCapture {
   std::atomic<bool> armed_{false};
   std::atomic<std::uint64_t> frames_{0};
   std::atomic<std::uint32_t> xruns_{0};
+  std::atomic<std::int64_t> stall_us_{0};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -393,13 +429,13 @@ bool connect_and_arm(JackCapture& capture, ChildProcess& child, const std::strin
                   << child.stderr_text();
     return false;
   }
-  // RtAudio names them "outport 0", "outport 1", ... in channel order.
+  // Named after the client, out_1, out_2, ... in channel order.
   for (std::uint32_t c = 0; c < channels; ++c) {
-    EXPECT_EQ(ports[c], client + ":outport " + std::to_string(c))
-        << "synthfarm's JACK ports are not named as RtAudio names them";
+    EXPECT_EQ(ports[c], client + ":out_" + std::to_string(c + 1))
+        << "synthfarm's JACK ports are not named <client>:out_<channel from 1>";
   }
-  // The ports exist from the moment RtAudio opens the stream, but JACK refuses to connect the
-  // ports of a client that is not active yet ("Cannot connect ports owned by inactive
+  // The ports exist from the moment synthfarm opens its client, but JACK refuses to connect
+  // the ports of a client that is not active yet ("Cannot connect ports owned by inactive
   // clients"), and synthfarm activates its client only after the start-up report, once the
   // workers have filled their rings: retry until then.
   std::string error;
@@ -754,6 +790,258 @@ TEST_F(JackOutput, FifoStopSilencesAWorkerAndPlayBringsItBack) {
       << "the right channel came back but does not play at its level";
   EXPECT_GT(rms(*capture_, 0, play_frame, captured), kPlaying)
       << "the left channel (worker 0) stopped when worker 1 came back";
+}
+
+// ---------------------------------------------------------------------------------------------
+// What synthfarm's own JACK client shows the graph: its connections, its latency, the server's
+// xruns, and how it meets a change of the server's period.
+
+// The values of a status line's `keys` (each "key=<integer>"), from the first "status:" line
+// newer than the `seen` ones; writes "status" to the FIFO first. nullopt on timeout, with a
+// failure recorded.
+std::optional<std::vector<std::uint64_t>> status_values(ChildProcess& child,
+                                                        const std::string& fifo,
+                                                        const std::vector<std::string>& keys) {
+  const std::regex line(R"((?:^|\n)status: [^\n]*)");
+  const std::size_t seen = all_matches(child.stdout_text(), line).size();
+  if (!write_control(fifo, "status\n")) return std::nullopt;
+  const auto deadline = std::chrono::steady_clock::now() + kCommandTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string text = child.stdout_text();
+    const auto lines = all_matches(text, line);
+    if (lines.size() > seen) {
+      const std::string found = lines[seen].str();
+      std::vector<std::uint64_t> values;
+      for (const std::string& key : keys) {
+        std::smatch value;
+        if (!std::regex_search(found, value, std::regex(" " + key + "=([0-9]+)"))) {
+          ADD_FAILURE() << "no " << key << "= in the status line: " << found;
+          return std::nullopt;
+        }
+        values.push_back(std::stoull(value[1].str()));
+      }
+      return values;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  ADD_FAILURE() << "no status line within " << kCommandTimeout.count() << " s; stdout:\n"
+                << child.stdout_text() << "stderr:\n"
+                << child.stderr_text();
+  return std::nullopt;
+}
+
+// A synthfarm run on the shared JACK server with one worker of 4 sines and `arguments`.
+std::unique_ptr<ChildProcess> start_small_run(const RunResources& run, std::uint32_t rate_hz,
+                                              const std::vector<std::string>& arguments) {
+  std::vector<std::string> argv{testing::built_program("synthfarm"),
+                                "--audio",
+                                "jack",
+                                "--name",
+                                run.name,
+                                "--control",
+                                run.fifo,
+                                "--workers",
+                                "1",
+                                "--sines",
+                                "4",
+                                "--sample-rate",
+                                std::to_string(rate_hz)};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  return std::make_unique<ChildProcess>(argv);
+}
+
+// The ports are <client>:out_N, connected by default to the server's physical playback ports,
+// and their playback latency is what JACK computed downstream plus synthfarm's own: the 2
+// buffers its workers render ahead (jack_lsp -l shows the same numbers).
+TEST_F(JackOutput, PortsAreNamedAfterTheClientAndCarrySynthfarmsLatencyIntoTheGraph) {
+  std::string error;
+  ASSERT_TRUE(capture_->start(kChannels, frames_for(100ms), error)) << error;
+  RunResources run{testing::unique_instance_name("jacklat"), directory_.file("ctl"), {}};
+  auto child = start_small_run(run, rate_hz_, {"--duration", "30"});
+  run.worker_pids = wait_for_startup(*child, 1);
+  ASSERT_EQ(run.worker_pids.size(), 1u);
+  EXPECT_TRUE(child->wait_for_stdout(
+      std::regex("output: JACK device 'system' as client '" + run.name + "'"), kCommandTimeout))
+      << child->stdout_text();
+
+  const std::uint32_t added = 2 * block_frames_;  // synthfarm's fill target
+  const auto system_latency = capture_->playback_latency("system:playback_1");
+  ASSERT_TRUE(system_latency) << "the server has no system:playback_1";
+  std::vector<std::string> connected;
+  std::optional<jack_latency_range_t> ours;
+  const auto deadline = std::chrono::steady_clock::now() + kPortTimeout;
+  // Connections and latencies settle after the client activates: poll until both are there.
+  while (std::chrono::steady_clock::now() < deadline) {
+    connected = capture_->connections(run.name + ":out_1");
+    ours = capture_->playback_latency(run.name + ":out_1");
+    if (!connected.empty() && ours && ours->max == system_latency->max + added) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(capture_->output_ports_of(run.name),
+            (std::vector<std::string>{run.name + ":out_1", run.name + ":out_2"}));
+  EXPECT_EQ(connected, std::vector<std::string>{"system:playback_1"});
+  EXPECT_EQ(capture_->connections(run.name + ":out_2"),
+            std::vector<std::string>{"system:playback_2"});
+  ASSERT_TRUE(ours);
+  std::cout << "[ measured ] playback latency: system:playback_1 [" << system_latency->min << " "
+            << system_latency->max << "], " << run.name << ":out_1 [" << ours->min << " "
+            << ours->max << "] frames (" << block_frames_ << "-frame periods)\n";
+  EXPECT_EQ(ours->min, system_latency->min + added);
+  EXPECT_EQ(ours->max, system_latency->max + added)
+      << "synthfarm's port should add its fill target, 2 buffers of " << block_frames_
+      << " frames, to what the graph holds downstream";
+
+  ASSERT_TRUE(write_control(run.fifo, "quit\n"));
+  const auto code = child->wait_exit_code(kExitTimeout);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0) << child->stderr_text();
+  expect_nothing_left_behind(run);
+}
+
+// --connect REGEX connects channel N to the Nth matching input port, and nothing else;
+// --connect none connects nothing; a pattern that matches nothing is refused before anything
+// plays, with the ports that exist.
+TEST_F(JackOutput, ConnectChoosesThePortsAPatternMatchesOrNone) {
+  std::string error;
+  ASSERT_TRUE(capture_->start(kChannels, frames_for(100ms), error)) << error;
+  const std::string own_ports =
+      "^" + capture_->input_port_name(0).substr(0, capture_->input_port_name(0).find(':')) + ":in_";
+  for (const std::string& choice : {own_ports, std::string("none")}) {
+    SCOPED_TRACE("--connect " + choice);
+    RunResources run{testing::unique_instance_name("jackconn"), directory_.file("ctl"), {}};
+    auto child = start_small_run(run, rate_hz_, {"--duration", "30", "--connect", choice});
+    run.worker_pids = wait_for_startup(*child, 1);
+    ASSERT_EQ(run.worker_pids.size(), 1u);
+    // The client is active and its connections made once the output thread is reported.
+    ASSERT_TRUE(child->wait_for_stdout(std::regex("synthfarm: audio thread: "), kPortTimeout))
+        << child->stdout_text() << child->stderr_text();
+    for (std::uint32_t c = 0; c < kChannels; ++c) {
+      const auto connected = capture_->connections(run.name + ":out_" + std::to_string(c + 1));
+      if (choice == "none") {
+        EXPECT_TRUE(connected.empty()) << connected.front();
+      } else {
+        EXPECT_EQ(connected, std::vector<std::string>{capture_->input_port_name(c)});
+      }
+    }
+    ASSERT_TRUE(write_control(run.fifo, "quit\n"));
+    const auto code = child->wait_exit_code(kExitTimeout);
+    ASSERT_TRUE(code);
+    EXPECT_EQ(*code, 0) << child->stderr_text();
+    expect_nothing_left_behind(run);
+  }
+
+  RunResources run{testing::unique_instance_name("jacknoport"), directory_.file("ctl"), {}};
+  auto child = start_small_run(run, rate_hz_, {"--duration", "30", "--connect", "^no-such:"});
+  const auto code = child->wait_exit_code(kStartupTimeout);
+  ASSERT_TRUE(code) << "synthfarm plays although --connect matches no port";
+  EXPECT_EQ(*code, 1);
+  EXPECT_NE(child->stderr_text().find("--connect '^no-such:': no JACK input port matches"),
+            std::string::npos)
+      << child->stderr_text();
+  EXPECT_NE(child->stderr_text().find("system:playback_1"), std::string::npos)
+      << "the message should name the ports that exist: " << child->stderr_text();
+  expect_nothing_left_behind(run);
+}
+
+// A client that misses its cycle makes the server report an xrun to every client; synthfarm
+// counts them (its xrun callback) in `status`, the final line and the --report file.
+TEST_F(JackOutput, AnXrunInTheGraphIsCountedInStatusAndTheReport) {
+  std::string error;
+  ASSERT_TRUE(capture_->start(kChannels, frames_for(100ms), error)) << error;
+  RunResources run{testing::unique_instance_name("jackxrun"), directory_.file("ctl"), {}};
+  const std::string report = directory_.file("report.json");
+  auto child = start_small_run(run, rate_hz_, {"--duration", "30", "--report", report});
+  run.worker_pids = wait_for_startup(*child, 1);
+  ASSERT_EQ(run.worker_pids.size(), 1u);
+  ASSERT_TRUE(child->wait_for_stdout(std::regex("synthfarm: audio thread: "), kPortTimeout));
+
+  // Ten periods late, once: a certain xrun.
+  const std::uint32_t before = capture_->xruns();
+  capture_->stall_next_cycle(std::chrono::microseconds(10'000'000LL * block_frames_ / rate_hz_));
+  const auto deadline = std::chrono::steady_clock::now() + kCommandTimeout;
+  while (capture_->xruns() == before && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GT(capture_->xruns(), before) << "the stalled cycle caused no xrun";
+  std::optional<std::vector<std::uint64_t>> status;
+  // The server tells its clients one after another: wait for synthfarm's count too.
+  do {
+    status = status_values(*child, run.fifo, {"server_xruns"});
+    ASSERT_TRUE(status);
+  } while ((*status)[0] == 0 && std::chrono::steady_clock::now() < deadline + kCommandTimeout);
+  std::cout << "[ measured ] xruns seen by the test's client " << capture_->xruns()
+            << ", by synthfarm " << (*status)[0] << "\n";
+  EXPECT_GE((*status)[0], 1u) << "synthfarm's status counts no xrun after one in the graph";
+
+  ASSERT_TRUE(write_control(run.fifo, "quit\n"));
+  const auto code = child->wait_exit_code(kExitTimeout);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0) << child->stderr_text();
+  std::smatch final_line;
+  const std::string out = child->stdout_text();
+  ASSERT_TRUE(std::regex_search(out, final_line, std::regex(R"(final: .* server_xruns=(\d+) )")))
+      << out;
+  const std::uint64_t final_xruns = std::stoull(final_line[1].str());
+  EXPECT_GE(final_xruns, (*status)[0]);
+  std::ifstream file(report);
+  const std::string json((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_NE(json.find("\"server_xruns\": " + std::to_string(final_xruns)), std::string::npos)
+      << "the report should hold the final count, " << final_xruns << ":\n"
+      << json;
+  expect_nothing_left_behind(run);
+}
+
+// The server's period changes while synthfarm plays. Smaller: synthfarm follows it (every
+// callback then mixes the new size; its workers keep rendering their blocks ahead). Larger:
+// its workers' blocks and fill target no longer cover a period, so the run ends, exit 1, with
+// a message that says so and what to do.
+TEST_F(JackOutput, FollowsASmallerServerBufferAndEndsWithAMessageOnALargerOne) {
+  std::string error;
+  ASSERT_TRUE(capture_->start(kChannels, frames_for(100ms), error)) << error;
+  // The server is shared with the other tests: its period is put back whatever happens.
+  struct RestorePeriod {
+    JackCapture& capture;
+    std::uint32_t frames;
+    ~RestorePeriod() { capture.set_server_buffer_frames(frames); }
+  } restore{*capture_, block_frames_};
+  RunResources run{testing::unique_instance_name("jackbuf"), directory_.file("ctl"), {}};
+  auto child = start_small_run(run, rate_hz_, {"--duration", "60"});
+  run.worker_pids = wait_for_startup(*child, 1);
+  ASSERT_EQ(run.worker_pids.size(), 1u);
+  ASSERT_TRUE(child->wait_for_stdout(std::regex("synthfarm: audio thread: "), kPortTimeout));
+
+  const std::uint32_t smaller = block_frames_ / 2;
+  ASSERT_TRUE(capture_->set_server_buffer_frames(smaller));
+  ASSERT_EQ(capture_->buffer_frames(), smaller);
+  // Frames per callback between two readings, both taken after the change: exactly the new
+  // period (no clock involved).
+  const auto first = status_values(*child, run.fifo, {"timeline_frames", "callbacks"});
+  ASSERT_TRUE(first);
+  std::this_thread::sleep_for(300ms);
+  const auto second = status_values(*child, run.fifo, {"timeline_frames", "callbacks"});
+  ASSERT_TRUE(second);
+  ASSERT_GT((*second)[1], (*first)[1]) << "synthfarm stopped playing at " << smaller << " frames";
+  EXPECT_EQ(((*second)[0] - (*first)[0]) / ((*second)[1] - (*first)[1]), smaller)
+      << "frames per callback after the server went to " << smaller << "-frame periods";
+  EXPECT_EQ(((*second)[0] - (*first)[0]) % ((*second)[1] - (*first)[1]), 0u);
+  EXPECT_FALSE(child->wait_exit_code(0ms)) << child->stderr_text();
+
+  const std::uint32_t larger = block_frames_ * 2;
+  ASSERT_TRUE(capture_->set_server_buffer_frames(larger));
+  const auto code = child->wait_exit_code(kExitTimeout);
+  ASSERT_TRUE(code) << "synthfarm still runs after the server went to " << larger
+                    << "-frame periods";
+  EXPECT_EQ(*code, 1);
+  const std::string err = child->stderr_text();
+  EXPECT_NE(err.find("synthfarm: the JACK server changed its buffer to " + std::to_string(larger) +
+                     " frames while synthfarm played; synthfarm follows buffers up to the " +
+                     std::to_string(block_frames_) + " frames it started with"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("start synthfarm again to play at " + std::to_string(larger)),
+            std::string::npos)
+      << err;
+  expect_nothing_left_behind(run);
 }
 
 }  // namespace

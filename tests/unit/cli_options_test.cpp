@@ -162,6 +162,42 @@ TEST(ParseCli, AcceptsEachAudioApiByName) {
   }
 }
 
+TEST(ParseCli, ConnectsJacksPortsToThePhysicalPlaybackPortsByDefault) {
+  const auto result = parse({});
+  ASSERT_TRUE(std::holds_alternative<Options>(result)) << std::get<CliExit>(result).text;
+  EXPECT_EQ(std::get<Options>(result).jack_connections.kind, JackConnections::Kind::kPhysical);
+  EXPECT_EQ(std::get<Options>(result).jack_connections.pattern, "");
+}
+
+TEST(ParseCli, ConnectTakesPhysicalNoneOrAPortPattern) {
+  const std::pair<std::string, JackConnections::Kind> choices[] = {
+      {"physical", JackConnections::Kind::kPhysical},
+      {"none", JackConnections::Kind::kNone},
+      {"^recorder:in_[12]$", JackConnections::Kind::kPattern}};
+  for (const auto& [text, kind] : choices) {
+    const auto result = parse({"--audio", "jack", "--connect", text});
+    ASSERT_TRUE(std::holds_alternative<Options>(result)) << std::get<CliExit>(result).text;
+    const JackConnections& connections = std::get<Options>(result).jack_connections;
+    EXPECT_EQ(connections.kind, kind) << text;
+    // Only a pattern is kept: "physical" and "none" are words, not expressions.
+    EXPECT_EQ(connections.pattern, kind == JackConnections::Kind::kPattern ? text : "") << text;
+  }
+  // Under --audio auto too: it plays on JACK when a server runs.
+  const auto automatic = parse({"--connect", "none"});
+  ASSERT_TRUE(std::holds_alternative<Options>(automatic)) << std::get<CliExit>(automatic).text;
+  EXPECT_EQ(std::get<Options>(automatic).jack_connections.kind, JackConnections::Kind::kNone);
+}
+
+TEST(ParseCli, HelpSaysWhatConnectChoosesAndItsDefault) {
+  const auto result = parse({"--help"});
+  ASSERT_TRUE(std::holds_alternative<CliExit>(result));
+  const std::string entry = help_entry(std::get<CliExit>(result).text, "connect");
+  for (const char* words :
+       {"physical", "none", "regular", "expression", "out_1", "jack_lsp", "(default physical)"}) {
+    EXPECT_NE(entry.find(words), std::string::npos) << "no '" << words << "' in: " << entry;
+  }
+}
+
 TEST(ParseCli, TakesAFrequencyFileInsteadOfSinesAndSeed) {
   const auto result = parse({"--freqs-file", "f.txt", "--workers", "2"});
   ASSERT_TRUE(std::holds_alternative<Options>(result)) << std::get<CliExit>(result).text;
@@ -234,7 +270,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadCommandLine{{"--output", "x.wav", "--duration", "1", "--device", "0"}, "--device"},
         BadCommandLine{{"--json"}, "--json"},
         BadCommandLine{{"--list-devices", "--audio", "null"}, "--list-devices"},
-        BadCommandLine{{"--quiet=yes"}, "--quiet"}, BadCommandLine{{"--bogus"}, "--bogus"}),
+        BadCommandLine{{"--quiet=yes"}, "--quiet"}, BadCommandLine{{"--bogus"}, "--bogus"},
+        BadCommandLine{{"--connect", ""}, "--connect"},
+        BadCommandLine{{"--connect", "system:(playback"}, "--connect"},
+        BadCommandLine{{"--connect", "none", "--audio", "pulse"}, "--connect"},
+        BadCommandLine{{"--connect", "none", "--audio", "null"}, "--connect"},
+        BadCommandLine{{"--connect", "none", "--device", "system"}, "--connect"},
+        BadCommandLine{{"--connect", "none", "--output", "x.wav", "--duration", "1"}, "--output"}),
     [](const testing::TestParamInfo<BadCommandLine>& param_info) {
       std::string name = std::to_string(param_info.index);
       for (const std::string& arg : param_info.param.args) {
@@ -273,8 +315,8 @@ TEST(ParseCli, HelpGroupsEachOptionUnderItsHeading) {
        {"workers", "sines", "freq-min", "freq-max", "freqs-file", "feedback", "mul", "seed",
         "kernel", "simd"}},
       {"Where it goes:",
-       {"audio", "device", "list-devices", "json", "sample-rate", "block", "channels", "output",
-        "duration", "record"}},
+       {"audio", "device", "connect", "list-devices", "json", "sample-rate", "block", "channels",
+        "output", "duration", "record"}},
       {"Running it:",
        {"name", "control", "on-worker-failure", "quiet", "report", "version", "help"}},
   };

@@ -29,6 +29,7 @@ struct Fixture {
     statistics.timeline_frames = 48000;
     statistics.callbacks = 188;
     statistics.device_underflows = 2;
+    statistics.server_xruns = 9;
     statistics.nonfinite_samples = 5;
     statistics.limited_samples = 7;
     auto callback = std::make_unique<DurationHistogram>();
@@ -67,6 +68,7 @@ TEST(RunReport, HoldsTheConfigurationTheOutputAndEveryCounter) {
   EXPECT_NEAR(json.at("output").at("added_latency_ms").get<double>(), 10.667, 0.001);
   EXPECT_EQ(json.at("output").at("realtime_scheduling"), "SCHED_FIFO priority 70 (real-time)");
   EXPECT_EQ(json.at("device_underflows"), 2);
+  EXPECT_EQ(json.at("server_xruns"), 9);
   EXPECT_EQ(json.at("nonfinite_samples_replaced"), 5);
   EXPECT_EQ(json.at("limited_samples"), 7);
   EXPECT_DOUBLE_EQ(json.at("seconds").get<double>(), 1.0);

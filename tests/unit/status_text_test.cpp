@@ -38,6 +38,7 @@ RunStatistics two_seconds() {
   run.timeline_frames = 96000;
   run.callbacks = 375;
   run.device_underflows = 1;
+  run.server_xruns = 4;
   run.nonfinite_samples = 2;
   run.limited_samples = 3;
   run.gain_db = -6.0;
@@ -59,7 +60,7 @@ TEST(StatusText, HasTheRunLineThenOneLinePerWorker) {
   EXPECT_EQ(format_status_text("status", two_seconds(), std::nullopt),
             "status: seconds=2.000 timeline_frames=96000 callbacks=375 callback_avg_us=10.0 "
             "callback_p99_us=10.0 callback_max_us=10.0 period_us=5333.3 device_underflows=1 "
-            "nonfinite_samples=2 limited_samples=3 gain_db=-6.00\n"
+            "server_xruns=4 nonfinite_samples=2 limited_samples=3 gain_db=-6.00\n"
             "status worker 0: state=playing pid=1234 oscillators=50 rendered_frames=96512 "
             "underrun_frames=0 late_blocks=0 discarded_frames=0 render_load=50.0% "
             "render_max_us=2666.7 feedback=0.2 mul=0.5\n"
@@ -93,7 +94,7 @@ TEST(StatusText, ARunWithoutWorkersOrCallbacksHasOnlyItsRunLine) {
   EXPECT_EQ(format_status_text("status", run, std::nullopt),
             "status: seconds=0.000 timeline_frames=0 callbacks=0 callback_avg_us=0.0 "
             "callback_p99_us=0.0 callback_max_us=0.0 period_us=10000.0 device_underflows=0 "
-            "nonfinite_samples=0 limited_samples=0 gain_db=0.00\n");
+            "server_xruns=0 nonfinite_samples=0 limited_samples=0 gain_db=0.00\n");
 }
 
 TEST(RecordingSummary, SaysFramesSecondsPathAndDroppedFrames) {
