@@ -15,6 +15,7 @@ SYNTHFARM_BUILD_PACKAGES=(
   libgtest-dev nlohmann-json3-dev             # tests
 )
 SYNTHFARM_TEST_PACKAGES=(jackd2)              # a real JACK server (dummy backend) for tests
+SYNTHFARM_DEMO_PACKAGES=(jackd2 python3)      # scripts/scale-out-demo: jack_rec, the level check
 SYNTHFARM_PLOT_PACKAGES=(gnuplot-nox)         # scripts/plot-scaling: PNG charts
 
 say() { printf '%s\n' "$*" >&2; }
