@@ -17,10 +17,20 @@ extern char** environ;
 namespace synthfarm {
 
 std::string worker_executable_path() {
+  // A build tree keeps the worker beside the coordinator; an installation (cmake --install, the
+  // Debian package) keeps it in ../libexec/synthfarm/, where FHS 3.0 puts programs that only
+  // other programs run. Beside wins, so a build tree never runs an installed worker of another
+  // version. Found in neither place, the path beside is returned and spawn_worker's error names it.
   std::error_code error;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
   const auto directory = error ? std::filesystem::path(".") : self.parent_path();
-  return (directory / "synthfarm-worker").string();
+  const auto beside = directory / "synthfarm-worker";
+  const auto installed =
+      (directory / ".." / "libexec" / "synthfarm" / "synthfarm-worker").lexically_normal();
+  if (access(beside.c_str(), X_OK) != 0 && access(installed.c_str(), X_OK) == 0) {
+    return installed.string();
+  }
+  return beside.string();
 }
 
 std::optional<WorkerProcess> spawn_worker(const std::string& executable,
