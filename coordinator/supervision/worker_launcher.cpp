@@ -68,9 +68,16 @@ std::optional<WorkerProcess> spawn_worker(const std::string& executable,
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (result != 0) {
-    error = "cannot start worker " + index_text + " (" + executable +
-            "): " + std::strerror(result) +
-            (result == ENOENT ? " (synthfarm-worker must sit beside synthfarm; rebuild)" : "");
+    error = "cannot start worker " + index_text + " (" + executable + "): " + std::strerror(result);
+    if (result == ENOENT) {
+      // worker_executable_path() fell back to the build tree's place: name the installed one too.
+      const auto installed = (std::filesystem::path(executable).parent_path() / ".." / "libexec" /
+                              "synthfarm" / "synthfarm-worker")
+                                 .lexically_normal();
+      error += "; not in " + installed.string() +
+               " either (reinstall synthfarm: apt install --reinstall synthfarm or cmake "
+               "--install; in a build tree build the synthfarm-worker target)";
+    }
     return std::nullopt;
   }
   WorkerProcess worker;
