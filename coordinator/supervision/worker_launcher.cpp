@@ -17,10 +17,20 @@ extern char** environ;
 namespace synthfarm {
 
 std::string worker_executable_path() {
+  // A build tree keeps the worker beside the coordinator; an installation (cmake --install, the
+  // Debian package) keeps it in ../libexec/synthfarm/, where FHS 3.0 puts programs that only
+  // other programs run. Beside wins, so a build tree never runs an installed worker of another
+  // version. Found in neither place, the path beside is returned and spawn_worker's error names it.
   std::error_code error;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
   const auto directory = error ? std::filesystem::path(".") : self.parent_path();
-  return (directory / "synthfarm-worker").string();
+  const auto beside = directory / "synthfarm-worker";
+  const auto installed =
+      (directory / ".." / "libexec" / "synthfarm" / "synthfarm-worker").lexically_normal();
+  if (access(beside.c_str(), X_OK) != 0 && access(installed.c_str(), X_OK) == 0) {
+    return installed.string();
+  }
+  return beside.string();
 }
 
 std::optional<WorkerProcess> spawn_worker(const std::string& executable,
@@ -58,9 +68,16 @@ std::optional<WorkerProcess> spawn_worker(const std::string& executable,
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (result != 0) {
-    error = "cannot start worker " + index_text + " (" + executable +
-            "): " + std::strerror(result) +
-            (result == ENOENT ? " (synthfarm-worker must sit beside synthfarm; rebuild)" : "");
+    error = "cannot start worker " + index_text + " (" + executable + "): " + std::strerror(result);
+    if (result == ENOENT) {
+      // worker_executable_path() fell back to the build tree's place: name the installed one too.
+      const auto installed = (std::filesystem::path(executable).parent_path() / ".." / "libexec" /
+                              "synthfarm" / "synthfarm-worker")
+                                 .lexically_normal();
+      error += "; not in " + installed.string() +
+               " either (reinstall synthfarm: apt install --reinstall synthfarm or cmake "
+               "--install; in a build tree build the synthfarm-worker target)";
+    }
     return std::nullopt;
   }
   WorkerProcess worker;

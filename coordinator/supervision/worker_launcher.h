@@ -21,7 +21,8 @@ struct WorkerProcess {
   bool died_while_playing = false;  // reaped before shutdown: a crash or a kill, not an exit
 };
 
-// synthfarm-worker beside the running executable (/proc/self/exe).
+// Thread: control. synthfarm-worker beside the running executable (/proc/self/exe), as in a
+// build tree, else in ../libexec/synthfarm/ from it (an installation).
 std::string worker_executable_path();
 
 // Thread: control. Allocates, makes syscalls. The child gets the segment's descriptor as fd 3

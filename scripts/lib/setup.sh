@@ -17,6 +17,9 @@ SYNTHFARM_BUILD_PACKAGES=(
 SYNTHFARM_TEST_PACKAGES=(jackd2)              # a real JACK server (dummy backend) for tests
 SYNTHFARM_DEMO_PACKAGES=(jackd2 python3)      # scripts/scale-out-demo: jack_rec, the level check
 SYNTHFARM_PLOT_PACKAGES=(gnuplot-nox)         # scripts/plot-scaling: PNG charts
+SYNTHFARM_BUILD_PACKAGES+=(help2man)          # manual pages, generated from --help at build time
+SYNTHFARM_PACKAGING_PACKAGES=(dpkg-dev file)  # scripts/package: CPack runs dpkg-shlibdeps, file
+SYNTHFARM_TEST_PACKAGES+=(man-db lintian "${SYNTHFARM_PACKAGING_PACKAGES[@]}")  # tests/package
 
 say() { printf '%s\n' "$*" >&2; }
 

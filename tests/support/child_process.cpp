@@ -166,16 +166,4 @@ bool process_alive(pid_t pid) {
   return state != "Z";
 }
 
-std::string unique_instance_name(const std::string& test_name) {
-  // Appended piece by piece: GCC 12's -Wrestrict misreads "t" + std::string (GCC bug 105329).
-  std::string name = "t";
-  name += std::to_string(getpid());
-  name += '-';
-  name += test_name;
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '_';
-  }
-  return name;
-}
-
 }  // namespace synthfarm::testing

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/temp_dir.h"  // unique_instance_name, TempDir
+
 namespace synthfarm::testing {
 
 class ChildProcess {
@@ -67,8 +69,5 @@ std::vector<std::string> shm_entries(const std::string& prefix);
 
 // True if a process with this pid exists (and is not a zombie).
 bool process_alive(pid_t pid);
-
-// An instance name no other test uses at the same time.
-std::string unique_instance_name(const std::string& test_name);
 
 }  // namespace synthfarm::testing

@@ -1,5 +1,6 @@
 #pragma once
-// A temporary folder for a test that writes files; no process of its own is involved.
+// A temporary folder for a test that writes files, and names for its instances; no process of
+// its own is involved.
 
 #include <string>
 
@@ -19,5 +20,9 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// An instance name (synthfarm --name) no other test uses at the same time: the test process's
+// pid and the test's name. Thread: any.
+std::string unique_instance_name(const std::string& test_name);
 
 }  // namespace synthfarm::testing
