@@ -869,12 +869,17 @@ TEST_F(JackOutput, PortsAreNamedAfterTheClientAndCarrySynthfarmsLatencyIntoTheGr
   ASSERT_TRUE(system_latency) << "the server has no system:playback_1";
   std::vector<std::string> connected;
   std::optional<jack_latency_range_t> ours;
+  const auto settled = [&] {
+    return capture_->connections(run.name + ":out_2").size() == 1 && !connected.empty() && ours &&
+           ours->max == system_latency->max + added;
+  };
   const auto deadline = std::chrono::steady_clock::now() + kPortTimeout;
-  // Connections and latencies settle after the client activates: poll until both are there.
+  // Connections (made one channel after the other) and latencies settle after the client
+  // activates: poll until all are there.
   while (std::chrono::steady_clock::now() < deadline) {
     connected = capture_->connections(run.name + ":out_1");
     ours = capture_->playback_latency(run.name + ":out_1");
-    if (!connected.empty() && ours && ours->max == system_latency->max + added) break;
+    if (settled()) break;
     std::this_thread::sleep_for(20ms);
   }
   EXPECT_EQ(capture_->output_ports_of(run.name),
