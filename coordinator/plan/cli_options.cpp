@@ -1,5 +1,7 @@
 #include "coordinator/plan/cli_options.h"
 
+#include <arpa/inet.h>
+
 #include <boost/program_options.hpp>
 
 #include <cerrno>
@@ -129,6 +131,13 @@ po::options_description describe_options() {
       "control", po::value<std::string>()->value_name("PATH"),
       "path of the control FIFO (default $XDG_RUNTIME_DIR/synthfarm-NAME.control, or under "
       "/tmp)")(
+      "osc-port", po::value<std::string>()->value_name("PORT"),
+      "also take the control commands as OSC messages on UDP port PORT, 0 to 65535 (0: a free "
+      "port, printed at start-up); see docs/OSC.md (default: no OSC)")(
+      "osc-bind", po::value<std::string>()->value_name("ADDRESS"),
+      "numeric IPv4 or IPv6 address the OSC port listens on; anything beyond loopback lets "
+      "every host that reaches it steer the instance, as OSC has no authentication (default "
+      "127.0.0.1)")(
       "on-worker-failure", po::value<std::string>()->value_name("POLICY"),
       "when a worker dies while playing: silence (its oscillators fall silent, the others play "
       "on, stderr says which worker and why), restart (a new worker takes over its oscillators "
@@ -200,6 +209,14 @@ bool is_valid_instance_name(std::string_view name) noexcept {
          name.find_first_not_of(
              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
              "0123456789-_") == std::string_view::npos;
+}
+
+bool is_loopback_address(std::string_view address) noexcept {
+  const std::string text(address);
+  in_addr v4{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 std::string describe_kernel(KernelKind kernel, const SimdTarget& simd) {
@@ -362,6 +379,21 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[],
     }
     options.control_path = given("control") ? text("control") : default_control_path(options.name);
     if (options.control_path.empty()) fail("control", "needs a path");
+    if (given("osc-port")) {
+      options.osc_port =
+          static_cast<std::uint16_t>(parse_unsigned("osc-port", text("osc-port"), 0, 65535));
+    }
+    if (given("osc-bind")) {
+      if (!options.osc_port) fail("osc-bind", "only goes with --osc-port PORT");
+      options.osc_bind = text("osc-bind");
+      in6_addr any{};
+      if (inet_pton(AF_INET, options.osc_bind.c_str(), &any) != 1 &&
+          inet_pton(AF_INET6, options.osc_bind.c_str(), &any) != 1) {
+        fail("osc-bind",
+             "'" + options.osc_bind +
+                 "' is not a numeric IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::1)");
+      }
+    }
   } catch (const BadValue& bad) {
     return CliExit{kExitUsage, bad.message, false};
   }

@@ -36,6 +36,10 @@ inline constexpr int kExitUsage = 2;    // a bad command line; nothing was start
 // The instance a run is when --name is not given.
 inline constexpr const char* kDefaultInstanceName = "default";
 
+// Where --osc-port listens when --osc-bind is not given: this machine only (OSC has no
+// authentication).
+inline constexpr const char* kDefaultOscBind = "127.0.0.1";
+
 struct Options {
   Action action = Action::kRun;
   std::uint32_t workers = 4;
@@ -59,6 +63,8 @@ struct Options {
   std::optional<double> duration_seconds;  // ends any run; required with output_path
   std::string control_path;                // empty: the default path for `name`
   std::string name{kDefaultInstanceName};  // instance name: FIFO, segment, JACK client
+  std::optional<std::uint16_t> osc_port;   // absent: no OSC control; 0: a free port, printed
+  std::string osc_bind{kDefaultOscBind};   // numeric IPv4 or IPv6 address the OSC port binds
   WorkerFailurePolicy on_worker_failure = WorkerFailurePolicy::kSilence;
   KernelKind kernel = KernelKind::kFast;
   SimdTarget simd;  // resolved: the best this CPU runs, unless --simd or SYNTHFARM_SIMD says
@@ -86,5 +92,10 @@ std::string default_control_path(const std::string& instance_name);
 // --name's rule: 1 to 64 letters, digits, '-' or '_' (it becomes part of file, shared-memory
 // and JACK client names).
 bool is_valid_instance_name(std::string_view name) noexcept;
+
+// Whether --osc-bind's address reaches beyond this machine (anything but 127.0.0.0/8 and ::1):
+// the start-up then warns that OSC has no authentication. `address` is numeric, as parse_cli
+// checked it. Pure.
+bool is_loopback_address(std::string_view address) noexcept;
 
 }  // namespace synthfarm
