@@ -211,14 +211,6 @@ bool is_valid_instance_name(std::string_view name) noexcept {
              "0123456789-_") == std::string_view::npos;
 }
 
-bool is_loopback_address(std::string_view address) noexcept {
-  const std::string text(address);
-  in_addr v4{};
-  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  return inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
-}
-
 std::string describe_kernel(KernelKind kernel, const SimdTarget& simd) {
   return std::string(kernel_kind_name(kernel)) +
          (kernel == KernelKind::kExact ? " (bit-identical to pyo 1.0.4 SineLoop)"

@@ -93,9 +93,4 @@ std::string default_control_path(const std::string& instance_name);
 // and JACK client names).
 bool is_valid_instance_name(std::string_view name) noexcept;
 
-// Whether --osc-bind's address reaches beyond this machine (anything but 127.0.0.0/8 and ::1):
-// the start-up then warns that OSC has no authentication. `address` is numeric, as parse_cli
-// checked it. Pure.
-bool is_loopback_address(std::string_view address) noexcept;
-
 }  // namespace synthfarm
