@@ -16,12 +16,13 @@ struct OscEndpoint {
   std::string port;  // digits, 1 to 65535
 };
 
-// Pure. "127.0.0.1:57130", "localhost:57130", "[::1]:57130"; nullopt for anything else.
+// Thread: any. Pure. "127.0.0.1:57130", "localhost:57130", "[::1]:57130"; nullopt for anything
+// else.
 std::optional<OscEndpoint> parse_osc_endpoint(std::string_view text);
 
-// Sends `words` (a FIFO command) to `endpoint` and waits up to `timeout_seconds` for the
-// reply. Blocks (that is its job); never prints. Exit codes as for the FIFO: 0 answered ok, 1
-// answered error, nobody listening, or no answer in time.
+// Thread: synthfarm ctl's main thread. Sends `words` (a FIFO command) to `endpoint` and waits
+// up to `timeout_seconds` for the reply. Blocks (that is its job); allocates; never prints. Exit
+// codes as for the FIFO: 0 answered ok, 1 answered error, nobody listening, or no answer in time.
 CtlResult send_osc_command(const OscEndpoint& endpoint, double timeout_seconds,
                            const std::vector<std::string>& words);
 

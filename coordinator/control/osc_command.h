@@ -31,7 +31,7 @@ namespace synthfarm {
 inline constexpr std::string_view kOscAddressPrefix = "/synthfarm/";
 inline constexpr std::string_view kOscReplyAddress = "/synthfarm/reply";
 
-// Everything below is pure: any thread, no I/O; allocates only what it returns.
+// Thread: any. Everything below is pure: no I/O; allocates only what it returns.
 
 // The addresses in one line, for messages about a bad address.
 inline constexpr const char* kOscHelp =

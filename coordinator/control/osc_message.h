@@ -36,12 +36,12 @@ struct OscMessage {
   std::string type_tags() const;
 };
 
-// Pure; any thread; allocates. The message a datagram holds, or nullopt when the bytes are not
+// Thread: any. Pure; allocates. The message a datagram holds, or nullopt when the bytes are not
 // one OSC message (a bundle, a truncated or misaligned message, text, anything else). Never
 // reads past `size`.
 std::optional<OscMessage> decode_osc_message(const void* data, std::size_t size);
 
-// Pure; any thread; allocates. The datagram for `message`. Only the tags decode_osc_message
+// Thread: any. Pure; allocates. The datagram for `message`. Only the tags decode_osc_message
 // gives values to are encoded ('i', 'h', 'f', 'd', 's', 'S'); anything else is left out.
 std::vector<unsigned char> encode_osc_message(const OscMessage& message);
 

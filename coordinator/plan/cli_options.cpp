@@ -159,7 +159,7 @@ po::options_description describe_options() {
 std::string help_text(const po::options_description& description) {
   std::ostringstream text;
   text << kUsage << "\n"
-       << "       synthfarm ctl [--name NAME | --control PATH] COMMAND...\n\n"
+       << "       synthfarm ctl [--name NAME | --control PATH | --osc HOST:PORT] COMMAND...\n\n"
        << "Plays N worker processes of SineLoop oscillators (pyo's multiprocessing example,\n"
        << "done properly): each worker renders its group into a shared-memory ring; the\n"
        << "coordinator sums them in its audio callback.\n\n"
@@ -173,7 +173,8 @@ std::string help_text(const po::options_description& description) {
        << "Control while playing:\n"
        << "  synthfarm ctl [--name NAME] COMMAND sends one command to a running instance and\n"
        << "  prints its answer (see synthfarm ctl --help); or write the command as one line\n"
-       << "  into the control FIFO.\n"
+       << "  into the control FIFO; or, with --osc-port, send it as an OSC message\n"
+       << "  (synthfarm ctl --osc HOST:PORT COMMAND does; see docs/OSC.md).\n"
        << control_command_summary() << "\n"
        << "Exit codes: 0 success, 1 a run that failed (message on stderr), 2 a bad command\n"
        << "line (nothing was started).\n";
