@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "coordinator/control/control_server.h"
+#include "coordinator/control/osc_server.h"
 #include "coordinator/mix/ring_plan.h"
 #include "coordinator/report/run_console.h"
 #include "coordinator/report/startup_report.h"
@@ -86,6 +87,7 @@ class CoordinatorRun {
   std::unique_ptr<WorkerWaker> waker_;  // live outputs only: the file thread may wake directly
   std::unique_ptr<RunCommands> commands_;
   std::unique_ptr<ControlServer> server_;
+  std::unique_ptr<OscServer> osc_;  // --osc-port only
   bool output_thread_reported_ = false;
 };
 
@@ -157,6 +159,17 @@ int CoordinatorRun::start_and_play() {
       resources_->fifo(), *commands_, options_.workers,
       ControlServer::Console{[this](const std::string& text) { console_.out(text); },
                              [this](const std::string& text) { console_.err(text); }});
+  if (options_.osc_port) {
+    std::string listening, warning;
+    osc_ =
+        OscServer::open(options_.osc_bind, *options_.osc_port, *commands_, options_.workers,
+                        ControlServer::Console{[this](const std::string& t) { console_.out(t); },
+                                               [this](const std::string& t) { console_.err(t); }},
+                        listening, warning, error);
+    if (!osc_) return fail(error);
+    console_.out(listening);
+    if (!warning.empty()) console_.err(warning);
+  }
   print_startup_report();
   if (!options_.quiet && isatty(STDOUT_FILENO)) console_.show_terminal_status();
   if (!offline()) supervisor_->wait_for_prefill(rings_.fill_target_frames);
@@ -179,6 +192,8 @@ int CoordinatorRun::control_loop() {
   while (true) {
     std::vector<pollfd> fds{{signals_.fd(), POLLIN, 0}, {server_->fd(), POLLIN, 0}};
     if (offline()) fds.push_back({output_->done_fd(), POLLIN, 0});
+    const std::size_t osc_at = fds.size();
+    if (osc_) fds.push_back({osc_->fd(), POLLIN, 0});
     supervisor_->add_poll_fds(fds);
     if (poll(fds.data(), fds.size(), kControlTickMs) < 0 && errno != EINTR) {
       return fail(std::string("poll failed: ") + std::strerror(errno));
@@ -188,6 +203,7 @@ int CoordinatorRun::control_loop() {
       return kExitOk;
     }
     if ((fds[1].revents & POLLIN) && server_->serve()) return kExitOk;
+    if (osc_ && (fds[osc_at].revents & POLLIN) && osc_->serve()) return kExitOk;
     std::vector<std::string> messages;
     const bool keep_playing = supervisor_->reap_exited(messages);
     for (const std::string& message : messages) console_.error(message);

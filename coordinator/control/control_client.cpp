@@ -22,12 +22,14 @@
 
 #include "coordinator/control/control_command.h"
 #include "coordinator/control/fifo_ownership.h"
+#include "coordinator/control/osc_client.h"
 
 namespace synthfarm {
 namespace {
 
 constexpr const char* kCtlUsage =
-    "usage: synthfarm ctl [--name NAME | --control PATH] [--timeout SECONDS] COMMAND...";
+    "usage: synthfarm ctl [--name NAME | --control PATH | --osc HOST:PORT] [--timeout SECONDS] "
+    "COMMAND...";
 
 CliExit usage_error(const std::string& why) {
   return CliExit{kExitUsage, "synthfarm ctl: " + why + " (see synthfarm ctl --help)", false};
@@ -36,20 +38,25 @@ CliExit usage_error(const std::string& why) {
 std::string ctl_help() {
   return std::string(kCtlUsage) +
          "\n\n"
-         "Sends COMMAND to a running synthfarm through its control FIFO, waits for the answer\n"
-         "and prints it: on stdout when the command succeeded, on stderr when it failed.\n\n"
+         "Sends COMMAND to a running synthfarm through its control FIFO (or, with --osc, as an\n"
+         "OSC message over UDP), waits for the answer and prints it: on stdout when the command\n"
+         "succeeded, on stderr when it failed.\n\n"
          "Options (before the command):\n"
          "  --name NAME         the instance, as started with synthfarm --name NAME\n"
          "                      (default 'default')\n"
          "  --control PATH      its control FIFO, for an instance started with --control PATH\n"
          "                      (default $XDG_RUNTIME_DIR/synthfarm-NAME.control, or under /tmp)\n"
+         "  --osc HOST:PORT     send the command as an OSC message over UDP instead, to an\n"
+         "                      instance started with --osc-port PORT, e.g. 127.0.0.1:57130\n"
+         "                      or [::1]:57130 (default: the control FIFO; see docs/OSC.md)\n"
          "  --timeout SECONDS   how long to wait for the answer (default 5)\n"
          "  -h, --help          print this help and exit\n\n" +
          control_command_summary() +
          "\nExamples:\n"
          "  synthfarm ctl status\n"
          "  synthfarm ctl --name studio stop 1\n"
-         "  synthfarm ctl gain -6\n\n"
+         "  synthfarm ctl gain -6\n"
+         "  synthfarm ctl --osc 127.0.0.1:57130 status\n\n"
          "Exit codes: 0 the instance answered ok; 1 it answered error, or could not be reached,\n"
          "or did not answer in time (message on stderr); 2 a bad command line (nothing sent).\n";
 }
@@ -288,6 +295,14 @@ std::variant<CtlOptions, CliExit> parse_ctl_cli(int argc, const char* const argv
       if (value->empty()) return usage_error("--control needs a path");
       options.control_path = *value;
       control_given = true;
+    } else if (is("--osc")) {
+      const auto value = value_of(arg, "--osc", exit);
+      if (!value) return *exit;
+      if (!parse_osc_endpoint(*value)) {
+        return usage_error("--osc: '" + *value +
+                           "' is not HOST:PORT (e.g. 127.0.0.1:57130, [::1]:57130)");
+      }
+      options.osc_endpoint = *value;
     } else if (is("--timeout")) {
       const auto value = value_of(arg, "--timeout", exit);
       if (!value) return *exit;
@@ -303,6 +318,9 @@ std::variant<CtlOptions, CliExit> parse_ctl_cli(int argc, const char* const argv
   }
   if (name_given && control_given) {
     return usage_error("give --name or --control, not both (the name only finds the FIFO)");
+  }
+  if (!options.osc_endpoint.empty() && (name_given || control_given)) {
+    return usage_error("give --osc, or --name or --control, not both (they find the FIFO)");
   }
   for (; next < argc; ++next) {
     const std::string word = argv[next];
@@ -324,6 +342,10 @@ std::variant<CtlOptions, CliExit> parse_ctl_cli(int argc, const char* const argv
 }
 
 CtlResult send_control_command(const CtlOptions& options) {
+  if (!options.osc_endpoint.empty()) {
+    return send_osc_command(*parse_osc_endpoint(options.osc_endpoint), options.timeout_seconds,
+                            options.command);
+  }
   signal(SIGPIPE, SIG_IGN);
   const std::string& control = options.control_path;
   struct stat status {};

@@ -1,6 +1,7 @@
 #pragma once
-// `synthfarm ctl`: sends one command to a running instance through its control FIFO, waits for
-// the answer and hands it back to main to print.
+// `synthfarm ctl`: sends one command to a running instance through its control FIFO (or, with
+// --osc HOST:PORT, as an OSC message: osc_client.h), waits for the answer and hands it back to
+// main to print.
 //
 // The protocol, and what ctl checks at each step, is described in control_protocol.h.
 // The reply FIFO is removed whatever happens: an answer, no answer within the timeout, a
@@ -28,6 +29,7 @@ struct CtlOptions {
   std::string name = "default";  // the instance, for messages; "" when --control was given
   std::string control_path;      // --control, or default_control_path(name)
   double timeout_seconds = kDefaultCtlTimeoutSeconds;
+  std::string osc_endpoint;          // --osc HOST:PORT: send over OSC (osc_client.h), not the FIFO
   std::vector<std::string> command;  // the words after the options, at least one
 };
 

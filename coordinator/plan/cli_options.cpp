@@ -1,5 +1,7 @@
 #include "coordinator/plan/cli_options.h"
 
+#include <arpa/inet.h>
+
 #include <boost/program_options.hpp>
 
 #include <cerrno>
@@ -156,6 +158,13 @@ po::options_description describe_options() {
       "control", po::value<std::string>()->value_name("PATH"),
       "path of the control FIFO (default $XDG_RUNTIME_DIR/synthfarm-NAME.control, or under "
       "/tmp)")(
+      "osc-port", po::value<std::string>()->value_name("PORT"),
+      "also take the control commands as OSC messages on UDP port PORT, 0 to 65535 (0: a free "
+      "port, printed at start-up); see docs/OSC.md (default: no OSC)")(
+      "osc-bind", po::value<std::string>()->value_name("ADDRESS"),
+      "numeric IPv4 or IPv6 address the OSC port listens on; anything beyond loopback lets "
+      "every host that reaches it steer the instance, as OSC has no authentication (default "
+      "127.0.0.1)")(
       "on-worker-failure", po::value<std::string>()->value_name("POLICY"),
       "when a worker dies while playing: silence (its oscillators fall silent, the others play "
       "on, stderr says which worker and why), restart (a new worker takes over its oscillators "
@@ -177,7 +186,7 @@ po::options_description describe_options() {
 std::string help_text(const po::options_description& description) {
   std::ostringstream text;
   text << kUsage << "\n"
-       << "       synthfarm ctl [--name NAME | --control PATH] COMMAND...\n\n"
+       << "       synthfarm ctl [--name NAME | --control PATH | --osc HOST:PORT] COMMAND...\n\n"
        << "Plays N worker processes of SineLoop oscillators (pyo's multiprocessing example,\n"
        << "done properly): each worker renders its group into a shared-memory ring; the\n"
        << "coordinator sums them in its audio callback.\n\n"
@@ -191,7 +200,8 @@ std::string help_text(const po::options_description& description) {
        << "Control while playing:\n"
        << "  synthfarm ctl [--name NAME] COMMAND sends one command to a running instance and\n"
        << "  prints its answer (see synthfarm ctl --help); or write the command as one line\n"
-       << "  into the control FIFO.\n"
+       << "  into the control FIFO; or, with --osc-port, send it as an OSC message\n"
+       << "  (synthfarm ctl --osc HOST:PORT COMMAND does; see docs/OSC.md).\n"
        << control_command_summary() << "\n"
        << "Exit codes: 0 success, 1 a run that failed (message on stderr), 2 a bad command\n"
        << "line (nothing was started).\n";
@@ -402,6 +412,21 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[],
     }
     options.control_path = given("control") ? text("control") : default_control_path(options.name);
     if (options.control_path.empty()) fail("control", "needs a path");
+    if (given("osc-port")) {
+      options.osc_port =
+          static_cast<std::uint16_t>(parse_unsigned("osc-port", text("osc-port"), 0, 65535));
+    }
+    if (given("osc-bind")) {
+      if (!options.osc_port) fail("osc-bind", "only goes with --osc-port PORT");
+      options.osc_bind = text("osc-bind");
+      in6_addr any{};
+      if (inet_pton(AF_INET, options.osc_bind.c_str(), &any) != 1 &&
+          inet_pton(AF_INET6, options.osc_bind.c_str(), &any) != 1) {
+        fail("osc-bind",
+             "'" + options.osc_bind +
+                 "' is not a numeric IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::1)");
+      }
+    }
   } catch (const BadValue& bad) {
     return CliExit{kExitUsage, bad.message, false};
   }

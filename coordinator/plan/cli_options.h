@@ -48,6 +48,10 @@ inline constexpr int kExitUsage = 2;    // a bad command line; nothing was start
 // The instance a run is when --name is not given.
 inline constexpr const char* kDefaultInstanceName = "default";
 
+// Where --osc-port listens when --osc-bind is not given: this machine only (OSC has no
+// authentication).
+inline constexpr const char* kDefaultOscBind = "127.0.0.1";
+
 struct Options {
   Action action = Action::kRun;
   std::uint32_t workers = 4;
@@ -71,6 +75,8 @@ struct Options {
   std::optional<double> duration_seconds;  // ends any run; required with output_path
   std::string control_path;                // empty: the default path for `name`
   std::string name{kDefaultInstanceName};  // instance name: FIFO, segment, JACK client
+  std::optional<std::uint16_t> osc_port;   // absent: no OSC control; 0: a free port, printed
+  std::string osc_bind{kDefaultOscBind};   // numeric IPv4 or IPv6 address the OSC port binds
   WorkerFailurePolicy on_worker_failure = WorkerFailurePolicy::kSilence;
   KernelKind kernel = KernelKind::kFast;
   SimdTarget simd;  // resolved: the best this CPU runs, unless --simd or SYNTHFARM_SIMD says

@@ -19,6 +19,8 @@ SYNTHFARM_DEMO_PACKAGES=(jackd2 python3)      # scripts/scale-out-demo: jack_rec
 SYNTHFARM_PLOT_PACKAGES=(gnuplot-nox)         # scripts/plot-scaling: PNG charts
 SYNTHFARM_BUILD_PACKAGES+=(help2man)          # manual pages, generated from --help at build time
 SYNTHFARM_PACKAGING_PACKAGES=(dpkg-dev file)  # scripts/package: CPack runs dpkg-shlibdeps, file
+SYNTHFARM_BUILD_PACKAGES+=(liblo-dev)                  # OSC control: liblo's message codec
+SYNTHFARM_TEST_PACKAGES+=(python3-liblo liblo-tools)   # real OSC clients for tests/process
 SYNTHFARM_TEST_PACKAGES+=(man-db lintian "${SYNTHFARM_PACKAGING_PACKAGES[@]}")  # tests/package
 
 say() { printf '%s\n' "$*" >&2; }

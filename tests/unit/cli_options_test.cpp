@@ -287,6 +287,40 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 // ---------------------------------------------------------------------------------------------
+// OSC control: --osc-port and --osc-bind
+
+TEST(ParseCli, LeavesOscOffAndLoopbackTheDefaultBind) {
+  const auto result = parse({});
+  ASSERT_TRUE(std::holds_alternative<Options>(result)) << std::get<CliExit>(result).text;
+  EXPECT_FALSE(std::get<Options>(result).osc_port.has_value());
+  EXPECT_EQ(std::get<Options>(result).osc_bind, "127.0.0.1");
+}
+
+TEST(ParseCli, StoresTheOscPortAndBindAddress) {
+  for (const auto& [port, bind] :
+       {std::pair{"57130", "0.0.0.0"}, std::pair{"0", "::1"}, std::pair{"65535", "192.168.1.20"}}) {
+    const auto result = parse({"--osc-port", port, "--osc-bind", bind});
+    ASSERT_TRUE(std::holds_alternative<Options>(result)) << std::get<CliExit>(result).text;
+    EXPECT_EQ(std::get<Options>(result).osc_port, std::stoul(port));
+    EXPECT_EQ(std::get<Options>(result).osc_bind, bind);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    OscValues, ParseCliRejects,
+    testing::Values(BadCommandLine{{"--osc-port", "65536"}, "--osc-port"},
+                    BadCommandLine{{"--osc-port", "-1"}, "--osc-port"},
+                    BadCommandLine{{"--osc-port", "http"}, "--osc-port"},
+                    BadCommandLine{{"--osc-port", ""}, "--osc-port"},
+                    BadCommandLine{{"--osc-bind", "0.0.0.0"}, "--osc-bind"},  // no --osc-port
+                    BadCommandLine{{"--osc-port", "1", "--osc-bind", "localhost"}, "--osc-bind"},
+                    BadCommandLine{{"--osc-port", "1", "--osc-bind", "1.2.3"}, "--osc-bind"},
+                    BadCommandLine{{"--osc-port", "1", "--osc-bind", ""}, "--osc-bind"}),
+    [](const testing::TestParamInfo<BadCommandLine>& param_info) {
+      return "osc" + std::to_string(param_info.index);
+    });
+
+// ---------------------------------------------------------------------------------------------
 // --help and --version
 
 TEST(ParseCli, HelpExitsZeroWithUsageOnStdout) {
@@ -387,6 +421,22 @@ INSTANTIATE_TEST_SUITE_P(EveryOption, ParseCliHelp,
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
                          });
+
+INSTANTIATE_TEST_SUITE_P(OscOptions, ParseCliHelp, testing::Values("osc-port", "osc-bind"),
+                         [](const testing::TestParamInfo<const char*>& param_info) {
+                           std::string name = param_info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+TEST(ParseCli, HelpListsTheOscOptionsUnderRunningItWithTheirWarning) {
+  const std::string text = help();
+  const std::size_t running = text.find("Running it:");
+  ASSERT_NE(running, std::string::npos) << text;
+  EXPECT_GT(text.find("--osc-port PORT"), running) << text;
+  EXPECT_GT(text.find("--osc-bind ADDRESS"), running) << text;
+  EXPECT_NE(help_entry(text, "osc-bind").find("authentication"), std::string::npos) << text;
+}
 
 // ---------------------------------------------------------------------------------------------
 // The helpers synthfarm ctl shares with the run's command line.
