@@ -42,7 +42,8 @@ std::string ctl_help() {
          "  --name NAME         the instance, as started with synthfarm --name NAME\n"
          "                      (default 'default')\n"
          "  --control PATH      its control FIFO, for an instance started with --control PATH\n"
-         "                      (default $XDG_RUNTIME_DIR/synthfarm-NAME.control, or under /tmp)\n"
+         "                      (default $XDG_RUNTIME_DIR/synthfarm/NAME.control, or\n"
+         "                      /tmp/synthfarm-UID/NAME.control)\n"
          "  --timeout SECONDS   how long to wait for the answer (default 5)\n"
          "  -h, --help          print this help and exit\n\n" +
          control_command_summary() +

@@ -1,6 +1,8 @@
 #pragma once
 // The control FIFO: created at start-up, read by the control thread with poll, removed at exit.
 
+#include <sys/types.h>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -15,10 +17,13 @@ class ControlFifo {
 
   // mkfifo (mode 0600) and open. Opened O_RDWR | O_NONBLOCK: a read-only reader sees POLLHUP
   // after every writer leaves and would spin; holding a write end ourselves prevents that.
-  // A stale FIFO at `path` must have been removed before (see instance_lock.h).
+  // A stale FIFO at `path` must have been removed before (see instance_lock.h). Refused when
+  // what was opened is not a FIFO of this user (the path was swapped after mkfifo).
   static std::unique_ptr<ControlFifo> create(const std::string& path, std::string& error);
 
-  ~ControlFifo();  // closes and removes the FIFO
+  // Closes, and removes the FIFO if the path still names the one create() made: another
+  // instance's FIFO that took its place is never removed.
+  ~ControlFifo();
   ControlFifo(const ControlFifo&) = delete;
   ControlFifo& operator=(const ControlFifo&) = delete;
 
@@ -31,10 +36,16 @@ class ControlFifo {
   void read_lines(const std::function<void(std::string_view line, bool too_long)>& on_line);
 
  private:
-  ControlFifo(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  struct FileIdentity {
+    dev_t device;
+    ino_t inode;
+  };
+  ControlFifo(std::string path, int fd, FileIdentity identity)
+      : path_(std::move(path)), fd_(fd), identity_(identity) {}
 
   std::string path_;
   int fd_;
+  FileIdentity identity_;  // of the FIFO create() made
   std::string pending_;
   bool discarding_ = false;  // inside an over-long line, until its newline
 };

@@ -1,5 +1,6 @@
 #include "coordinator/plan/cli_options.h"
 
+#include <unistd.h>
 #include <boost/program_options.hpp>
 
 #include <cerrno>
@@ -127,8 +128,8 @@ po::options_description describe_options() {
       "instance name, letters, digits, '-' and '_': names the control FIFO, the shared memory "
       "and the JACK client (NAME; 'synthfarm' for the default instance) (default 'default')")(
       "control", po::value<std::string>()->value_name("PATH"),
-      "path of the control FIFO (default $XDG_RUNTIME_DIR/synthfarm-NAME.control, or under "
-      "/tmp)")(
+      "path of the control FIFO (default $XDG_RUNTIME_DIR/synthfarm/NAME.control, or "
+      "/tmp/synthfarm-UID/NAME.control)")(
       "on-worker-failure", po::value<std::string>()->value_name("POLICY"),
       "when a worker dies while playing: silence (its oscillators fall silent, the others play "
       "on, stderr says which worker and why), restart (a new worker takes over its oscillators "
@@ -189,10 +190,15 @@ const char* audio_api_name(AudioApi api) noexcept {
   return "?";
 }
 
-std::string default_control_path(const std::string& instance_name) {
+std::string default_runtime_directory() {
+  // A directory of our own, never a name straight in /tmp, which any user could create first.
   const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
-  const std::string directory = runtime_dir && *runtime_dir ? runtime_dir : "/tmp";
-  return directory + "/synthfarm-" + instance_name + ".control";
+  if (runtime_dir && *runtime_dir) return std::string(runtime_dir) + "/synthfarm";
+  return "/tmp/synthfarm-" + std::to_string(geteuid());
+}
+
+std::string default_control_path(const std::string& instance_name) {
+  return default_runtime_directory() + "/" + instance_name + ".control";
 }
 
 bool is_valid_instance_name(std::string_view name) noexcept {
