@@ -180,14 +180,20 @@ int CoordinatorRun::control_loop() {
     std::vector<pollfd> fds{{signals_.fd(), POLLIN, 0}, {server_->fd(), POLLIN, 0}};
     if (offline()) fds.push_back({output_->done_fd(), POLLIN, 0});
     supervisor_->add_poll_fds(fds);
-    if (poll(fds.data(), fds.size(), kControlTickMs) < 0 && errno != EINTR) {
+    server_->add_poll_fds(fds);  // replies waiting for room
+    // Lines left from the last serve() are not seen by poll: look again at once.
+    const int timeout_ms = server_->has_unread_lines() ? 0 : kControlTickMs;
+    if (poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) {
       return fail(std::string("poll failed: ") + std::strerror(errno));
     }
     if (const auto signal = (fds[0].revents & POLLIN) ? signals_.take() : std::nullopt) {
       console_.out("synthfarm: " + *signal + " received; stopping\n");
       return kExitOk;
     }
-    if ((fds[1].revents & POLLIN) && server_->serve()) return kExitOk;
+    server_->send_pending_replies(std::chrono::steady_clock::now());
+    if (((fds[1].revents & POLLIN) || server_->has_unread_lines()) && server_->serve()) {
+      return kExitOk;
+    }
     std::vector<std::string> messages;
     const bool keep_playing = supervisor_->reap_exited(messages);
     for (const std::string& message : messages) console_.error(message);

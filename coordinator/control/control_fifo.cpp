@@ -48,15 +48,23 @@ ControlFifo::~ControlFifo() {
 }
 
 void ControlFifo::read_lines(
-    const std::function<void(std::string_view line, bool too_long)>& on_line) {
-  char buffer[4096];
-  while (true) {
-    const ssize_t count = read(fd_, buffer, sizeof buffer);
-    if (count <= 0) return;  // EAGAIN: nothing more for now (we hold a writer: never EOF)
-    for (ssize_t i = 0; i < count; ++i) {
-      const char c = buffer[i];
+    const std::function<void(std::string_view line, bool too_long)>& on_line,
+    std::size_t max_lines) {
+  std::size_t lines = 0;
+  while (lines < max_lines) {
+    if (unread_begin_ == unread_end_) {
+      const ssize_t count = read(fd_, input_.data(), input_.size());
+      if (count <= 0) return;  // EAGAIN: nothing more for now (we hold a writer: never EOF)
+      unread_begin_ = 0;
+      unread_end_ = static_cast<std::size_t>(count);
+    }
+    while (unread_begin_ < unread_end_ && lines < max_lines) {
+      const char c = input_[unread_begin_++];
       if (c == '\n') {
-        if (!discarding_) on_line(pending_, false);
+        if (!discarding_) {
+          on_line(pending_, false);
+          ++lines;
+        }
         discarding_ = false;
         pending_.clear();
         continue;
@@ -64,6 +72,7 @@ void ControlFifo::read_lines(
       if (discarding_) continue;
       if (pending_.size() == kMaxLineBytes) {
         on_line(pending_, true);
+        ++lines;
         pending_.clear();
         discarding_ = true;
         continue;

@@ -3,6 +3,8 @@
 
 #include <sys/types.h>
 
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -31,9 +33,16 @@ class ControlFifo {
   const std::string& path() const noexcept { return path_; }
 
   // Thread: control. Reads what is there without blocking and calls on_line for every complete
-  // line (without its newline); too_long is true for a line over kMaxLineBytes, whose text is
-  // then only its beginning.
-  void read_lines(const std::function<void(std::string_view line, bool too_long)>& on_line);
+  // line (without its newline), at most `max_lines` times: a writer that never stops cannot keep
+  // the call from returning. too_long is true for a line over kMaxLineBytes, whose text is then
+  // only its beginning (it counts as a line).
+  void read_lines(const std::function<void(std::string_view line, bool too_long)>& on_line,
+                  std::size_t max_lines = SIZE_MAX);
+
+  // Thread: control. Bytes already read from the FIFO that read_lines() left for its next call
+  // (it stopped at max_lines). poll() does not see them: the caller must not wait before it
+  // calls read_lines() again.
+  bool has_unread_input() const noexcept { return unread_begin_ < unread_end_; }
 
  private:
   struct FileIdentity {
@@ -48,6 +57,10 @@ class ControlFifo {
   FileIdentity identity_;  // of the FIFO create() made
   std::string pending_;
   bool discarding_ = false;  // inside an over-long line, until its newline
+  // What the last read() brought, consumed up to unread_begin_.
+  std::array<char, 4096> input_{};
+  std::size_t unread_begin_ = 0;
+  std::size_t unread_end_ = 0;
 };
 
 }  // namespace synthfarm
