@@ -68,13 +68,20 @@ std::chrono::milliseconds kill_worker_and_time_report(SynthfarmRun& run, pid_t p
   return elapsed;
 }
 
+// Starts kWorkers workers on the null clock under the default policy and returns their pids
+// once the run is past the prefill, in steady state.
+std::vector<pid_t> start_playing(SynthfarmRun& run) {
+  run.start({"--audio", "null", "--workers", std::to_string(kWorkers), "--sines", "50"});
+  const auto pids = run.wait_for_workers(kWorkers);
+  std::this_thread::sleep_for(300ms);
+  return pids;
+}
+
 // The default policy, silence: the dead worker's share falls silent and the rest plays on.
 TEST(WorkerKilled, IsNamedWithinATenthOfASecondAndTheOthersPlayOn) {
   SynthfarmRun run("killsilence");
-  run.start({"--audio", "null", "--workers", std::to_string(kWorkers), "--sines", "50"});
-  const auto pids = run.wait_for_workers(kWorkers);
+  const auto pids = start_playing(run);
   ASSERT_EQ(pids.size(), static_cast<std::size_t>(kWorkers));
-  std::this_thread::sleep_for(300ms);  // past the prefill, into steady state
 
   const auto detection = kill_worker_and_time_report(run, pids[1]);
   EXPECT_LT(detection, 100ms) << "the issue allows 100 ms from the kill to the message";
@@ -102,10 +109,8 @@ TEST(WorkerKilled, IsNamedWithinATenthOfASecondAndTheOthersPlayOn) {
 // the test proves nothing.
 TEST(WorkerKilled, IsNamedWithinATenthOfASecondDuringAFloodOfControlLines) {
   SynthfarmRun run("killflood");
-  run.start({"--audio", "null", "--workers", std::to_string(kWorkers), "--sines", "50"});
-  const auto pids = run.wait_for_workers(kWorkers);
+  const auto pids = start_playing(run);
   ASSERT_EQ(pids.size(), static_cast<std::size_t>(kWorkers));
-  std::this_thread::sleep_for(300ms);  // past the prefill, into steady state
 
   constexpr int kLines = 100'000;
   const int fd = ::open(run.control_path().c_str(), O_WRONLY | O_CLOEXEC);  // blocking writes
