@@ -65,6 +65,8 @@ class CoordinatorRun {
   void print_startup_report();
   int control_loop();
   void report_output_thread_once();
+  // Thread: control, after teardown(). Says whether the live fade-out was played.
+  void report_fade_out(const RunOutput::FadeOut& fade);
   void teardown();
 
   const Options& options_;
@@ -242,10 +244,24 @@ void CoordinatorRun::report_output_thread_once() {
   console_.out("synthfarm: audio thread: " + facts_.realtime_scheduling + "\n");
 }
 
+void CoordinatorRun::report_fade_out(const RunOutput::FadeOut& fade) {
+  const std::string after = std::to_string(fade.buffers_after_fade);
+  if (fade.interrupted) {
+    console_.out("synthfarm: fade-out cut short by a second signal\n");
+  } else if (fade.faded && fade.buffers_after_fade >= RunOutput::kBuffersAfterFadeOut) {
+    console_.out("synthfarm: faded out; the output played " + after + " buffers after the fade\n");
+  } else {
+    console_.error("the output stopped before the fade-out was played (" +
+                   std::string(fade.faded ? "it asked for only " + after + " buffers after it"
+                                          : "the fade was not computed") +
+                   "); the end may click");
+  }
+}
+
 void CoordinatorRun::teardown() {
-  if (output_) output_->stop();        // nothing calls the mixer from now on
-  waker_.reset();                      // the output no longer notifies it
-  if (recorder_) recorder_->finish();  // nor feeds this
+  if (output_) output_->stop(signals_.fd());  // nothing calls the mixer from now on
+  waker_.reset();                             // the output no longer notifies it
+  if (recorder_) recorder_->finish();         // nor feeds this
   if (supervisor_) supervisor_->stop_all();
   server_.reset();  // it reads the FIFO, which goes next
   if (resources_) resources_->release_names();
@@ -255,6 +271,7 @@ int CoordinatorRun::run() {
   int exit_code = start_and_play();
   teardown();
   console_.hide_terminal_status();
+  if (output_ && output_->fade_out()) report_fade_out(*output_->fade_out());
   if (!commands_) {
     // Nothing played, so nothing to count; a script that asked for a report still gets one.
     std::string error;
