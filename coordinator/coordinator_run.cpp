@@ -65,6 +65,9 @@ class CoordinatorRun {
   void print_startup_report();
   int control_loop();
   void report_output_thread_once();
+  // Thread: control, during start-up. Takes a pending stop signal and says that it ends the
+  // start-up at `stage` (the teardown is the same as at any end); false when none came.
+  bool stopped_by_signal(const std::string& stage);
   // Thread: control, after teardown(). Says whether the live fade-out was played.
   void report_fade_out(const RunOutput::FadeOut& fade);
   void teardown();
@@ -102,6 +105,7 @@ bool CoordinatorRun::start_workers(std::string& error) {
   if (!resources_->create_fifo(error)) return false;
   supervisor_ = std::make_unique<WorkerSupervisor>(*segment_, resources_->segment_name(),
                                                    options_.on_worker_failure, offline());
+  supervisor_->set_interrupt_fd(signals_.fd());  // its waits end when a signal comes
   // Once every worker holds its mapping the name can go, so a crash leaves nothing in /dev/shm.
   return supervisor_->spawn_all(error) && supervisor_->wait_until_attached(error) &&
          resources_->remove_segment_name(error);
@@ -138,6 +142,7 @@ int CoordinatorRun::start_and_play() {
   notice.clear();
   output_ = RunOutput::open(options_, error, notice);
   if (!notice.empty()) console_.err(notice + "\n");
+  if (stopped_by_signal("while the audio output was opened")) return kExitOk;
   if (!output_) return fail(error);
   sample_rate_hz_ = output_->sample_rate_hz();
   facts_.output = output_->description();
@@ -145,7 +150,9 @@ int CoordinatorRun::start_and_play() {
     recorder_ = Recorder::open(options_.record_path, sample_rate_hz_, options_.channels, error);
     if (!recorder_) return fail(error);
   }
-  if (!start_workers(error)) return fail(error);
+  const bool workers_started = start_workers(error);
+  if (stopped_by_signal("while the workers were starting")) return kExitOk;
+  if (!workers_started) return fail(error);
 
   mixer_ = std::make_unique<Mixer>(*segment_, /*limit_output=*/!offline());
   if (recorder_) mixer_->set_tap(recorder_.get());
@@ -162,6 +169,7 @@ int CoordinatorRun::start_and_play() {
   print_startup_report();
   if (!options_.quiet && isatty(STDOUT_FILENO)) console_.show_terminal_status();
   if (!offline()) supervisor_->wait_for_prefill(rings_.fill_target_frames);
+  if (stopped_by_signal("while the rings were filling")) return kExitOk;
   if (!output_->start(*mixer_, *segment_, duration_frames(), error)) return fail(error);
   if (!offline()) {
     // Locked now that the output's own thread (and its stack) exists too: everything the
@@ -244,6 +252,13 @@ void CoordinatorRun::report_output_thread_once() {
   console_.out("synthfarm: audio thread: " + facts_.realtime_scheduling + "\n");
 }
 
+bool CoordinatorRun::stopped_by_signal(const std::string& stage) {
+  const auto signal = signals_.take();
+  if (!signal) return false;
+  console_.out("synthfarm: " + *signal + " received " + stage + "; stopping\n");
+  return true;
+}
+
 void CoordinatorRun::report_fade_out(const RunOutput::FadeOut& fade) {
   const std::string after = std::to_string(fade.buffers_after_fade);
   if (fade.interrupted) {
@@ -262,7 +277,9 @@ void CoordinatorRun::teardown() {
   if (output_) output_->stop(signals_.fd());  // nothing calls the mixer from now on
   waker_.reset();                             // the output no longer notifies it
   if (recorder_) recorder_->finish();         // nor feeds this
-  if (supervisor_) supervisor_->stop_all();
+  if (supervisor_ && supervisor_->stop_all()) {
+    console_.out("synthfarm: signal received again; the workers were killed at once\n");
+  }
   server_.reset();  // it reads the FIFO, which goes next
   if (resources_) resources_->release_names();
 }

@@ -8,9 +8,11 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <regex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/support/synthfarm_run.h"
 #include "tests/support/wav_file.h"
@@ -68,6 +70,56 @@ TEST(FadeOut, SigtermStopsTheOutputOnlyAfterTheFadeWasPlayed) {
   run.process().send_signal(SIGTERM);
   run.expect_exit(0, pids);
   EXPECT_GE(buffers_played_after_fade(run.process().stdout_text()), 4)
+      << run.process().stdout_text();
+}
+
+// A worker so heavy that one block takes a good part of a second even on a fast machine: 10
+// million oscillators x 256 frames. Its prefill (2 blocks) is still going on when the start-up
+// report has been printed, and it is in the middle of a block when the run is stopped.
+const std::vector<std::string> kHeavyStart{"--audio", "null",    "--workers",
+                                           "1",       "--sines", "10000000"};
+
+// Item 7: SIGTERM while the rings fill (the start-up report is printed just before that wait)
+// ends the start-up there, cleanly, within the 2 s: the output is never started.
+TEST(StartUpSignals, SigtermWhileTheRingsFillEndsTheStartUpCleanlyWithinTwoSeconds) {
+  SynthfarmRun run("sigprefill");
+  run.start(kHeavyStart);
+  const auto pids = run.wait_for_workers(1);
+  ASSERT_EQ(pids.size(), 1u);
+  const auto signalled_at = std::chrono::steady_clock::now();
+  run.process().send_signal(SIGTERM);
+  const auto exit_code = run.process().wait_exit_code(2s);
+  std::printf(
+      "[ measured ] SIGTERM while the rings fill to exit: %.0f ms\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - signalled_at)
+          .count());
+  ASSERT_TRUE(exit_code) << "still running 2 s after SIGTERM; stdout: "
+                         << run.process().stdout_text();
+  run.expect_exit(0, pids);
+  const std::string out = run.process().stdout_text();
+  EXPECT_NE(out.find("synthfarm: TERM received while the rings were filling; stopping"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("synthfarm: memory:"), std::string::npos)
+      << "the output was started (and memory locked) after the signal: " << out;
+}
+
+// Item 7: a second SIGINT during the teardown does not wait for a worker in the middle of its
+// block (the grace is 1 s, then SIGTERM and 1 s more): it is killed at once, and still nothing
+// is left behind.
+TEST(StartUpSignals, ASecondSigintDuringTheTeardownKillsTheWorkersAtOnceAndLeavesNothing) {
+  SynthfarmRun run("sigtwice");
+  run.start(kHeavyStart);
+  const auto pids = run.wait_for_workers(1);
+  ASSERT_EQ(pids.size(), 1u);
+  run.process().send_signal(SIGINT);
+  ASSERT_TRUE(run.process().wait_for_stdout(std::regex("synthfarm: INT received"), 10s))
+      << run.process().stdout_text();
+  run.process().send_signal(SIGINT);
+  run.expect_exit(0, pids);
+  EXPECT_NE(run.process().stdout_text().find(
+                "synthfarm: signal received again; the workers were killed at once"),
+            std::string::npos)
       << run.process().stdout_text();
 }
 
