@@ -1,7 +1,5 @@
 #include "coordinator/supervision/stop_signals.h"
 
-#include "coordinator/supervision/worker_launcher.h"
-
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -35,10 +33,6 @@ std::optional<std::string> StopSignals::take() {
   signalfd_siginfo info{};
   if (read(fd_, &info, sizeof info) != sizeof info) return std::nullopt;
   return sigabbrev_np(static_cast<int>(info.ssi_signo));
-}
-
-bool StopSignals::pending() const noexcept {
-  return descriptor_readable(fd_);
 }
 
 }  // namespace synthfarm

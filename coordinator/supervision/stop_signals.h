@@ -26,8 +26,6 @@ class StopSignals {
   // Thread: control. Never blocks. The abbreviation ("INT", "TERM", "HUP") of a signal that
   // arrived, or nullopt when none is pending.
   std::optional<std::string> take();
-  // Thread: control. Never blocks, consumes nothing: whether a signal waits to be taken.
-  bool pending() const noexcept;
 
  private:
   explicit StopSignals(int fd) : fd_(fd) {}
