@@ -255,7 +255,7 @@ void CoordinatorRun::report_output_thread_once() {
 bool CoordinatorRun::stopped_by_signal(const std::string& stage) {
   const auto signal = signals_.take();
   if (!signal) return false;
-  console_.out("synthfarm: " + *signal + " received " + stage + "; stopping\n");
+  console_.out("synthfarm: " + *signal + " received; stopping (the start-up ends " + stage + ")\n");
   return true;
 }
 

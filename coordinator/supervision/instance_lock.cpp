@@ -102,6 +102,11 @@ std::unique_ptr<InstanceLock> InstanceLock::acquire(const std::string& name, std
   const std::string path = directory + "/" + name + ".lock";
   for (int attempt = 0; attempt < kLockAttempts; ++attempt) {
     const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == ENOENT) {
+      // The last instance to leave removed the empty directory after our check: make it anew.
+      if (!ensure_private_directory(directory, error)) return nullptr;
+      continue;
+    }
     if (fd < 0) {
       error = "cannot open the instance lock " + path + ": " + std::strerror(errno);
       return nullptr;
@@ -129,7 +134,7 @@ std::unique_ptr<InstanceLock> InstanceLock::acquire(const std::string& name, std
                                        static_cast<ssize_t>(pid_line.size())) {
         // Only the refusal message of a second instance loses its pid: not worth failing for.
       }
-      return std::unique_ptr<InstanceLock>(new InstanceLock(fd, path));
+      return std::unique_ptr<InstanceLock>(new InstanceLock(fd, path, directory));
     }
     close(fd);
   }
@@ -147,6 +152,9 @@ InstanceLock::~InstanceLock() {
     unlink(path_.c_str());
   }
   close(fd_);
+  // Only when empty (the kernel refuses otherwise): a run leaves nothing behind, and another
+  // instance that finds the directory gone between its check and its open makes it anew.
+  rmdir(directory_.c_str());
 }
 
 std::string segment_name_for(const std::string& instance_name, pid_t coordinator_pid) {

@@ -23,7 +23,8 @@ class InstanceLock {
   // Thread: control. Takes the lock on `name` in default_runtime_directory() (created and
   // checked first). Returns nullptr and an error naming the holder's pid when `name` is taken.
   static std::unique_ptr<InstanceLock> acquire(const std::string& name, std::string& error);
-  // Thread: control. Removes the lock file, then lets go of the lock.
+  // Thread: control. Removes the lock file, then lets go of the lock, then removes the private
+  // directory if nothing else is left in it.
   ~InstanceLock();
   InstanceLock(const InstanceLock&) = delete;
   InstanceLock& operator=(const InstanceLock&) = delete;
@@ -31,9 +32,11 @@ class InstanceLock {
   const std::string& path() const noexcept { return path_; }
 
  private:
-  InstanceLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  InstanceLock(int fd, std::string path, std::string directory)
+      : fd_(fd), path_(std::move(path)), directory_(std::move(directory)) {}
   int fd_;
   std::string path_;
+  std::string directory_;  // the private directory, removed at exit when empty
 };
 
 // The segment name for an instance: synthfarm-<name>-<pid>.

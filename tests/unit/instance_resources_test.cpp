@@ -256,6 +256,7 @@ TEST_F(InstanceResourcesTest, TheLockIsAFileNamingItsHolderInADirectoryOnlyTheUs
   EXPECT_EQ(recorded, getpid()) << "the lock file does not name its holder";
   resources.reset();
   EXPECT_FALSE(exists(lock_path)) << "the lock file outlived the instance";
+  EXPECT_FALSE(exists(runtime_.private_directory())) << "the empty directory was left behind";
 }
 
 // Issue 13 item 3: a private directory that is not private is refused, with the path and the fix,
