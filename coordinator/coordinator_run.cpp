@@ -65,6 +65,9 @@ class CoordinatorRun {
   void print_startup_report();
   int control_loop();
   void report_output_thread_once();
+  // Thread: control. A command's outcome that came later (a report written in the background),
+  // as the control server prints one: stdout when it succeeded, stderr when not.
+  void print_command_result(const CommandResult& result);
   // Thread: control, during start-up. Takes a pending stop signal and says that it ends the
   // start-up at `stage` (the teardown is the same as at any end); false when none came.
   bool stopped_by_signal(const std::string& stage);
@@ -204,6 +207,7 @@ int CoordinatorRun::control_loop() {
     if (((fds[1].revents & POLLIN) || server_->has_unread_lines()) && server_->serve()) {
       return kExitOk;
     }
+    if (const auto report = commands_->take_finished_report()) print_command_result(*report);
     std::vector<std::string> messages;
     const bool keep_playing = supervisor_->reap_exited(messages);
     for (const std::string& message : messages) console_.error(message);
@@ -250,6 +254,14 @@ void CoordinatorRun::report_output_thread_once() {
   output_thread_reported_ = true;
   facts_.realtime_scheduling = describe_thread_scheduling(*thread);
   console_.out("synthfarm: audio thread: " + facts_.realtime_scheduling + "\n");
+}
+
+void CoordinatorRun::print_command_result(const CommandResult& result) {
+  if (result.ok) {
+    console_.out(result.text);
+  } else {
+    console_.err("synthfarm: " + result.text);
+  }
 }
 
 bool CoordinatorRun::stopped_by_signal(const std::string& stage) {
@@ -314,6 +326,7 @@ int CoordinatorRun::run() {
     console_.out(format_render_summary(render->frames_written(), sample_rate_hz_, render->path()));
     if (!render->error().empty()) exit_code = fail(render->error());
   }
+  if (const auto report = commands_->finish_background_report()) print_command_result(*report);
   if (!options_.report_path.empty()) {
     std::string error;
     if (commands_->write_report(options_.report_path, "exit", exit_code, error)) {
