@@ -66,6 +66,14 @@ class CoordinatorRun {
   void print_startup_report();
   int control_loop();
   void report_output_thread_once();
+  // Thread: control. A command's outcome that came later (a report written in the background),
+  // as the control server prints one: stdout when it succeeded, stderr when not.
+  void print_command_result(const CommandResult& result);
+  // Thread: control, during start-up. Takes a pending stop signal and says that it ends the
+  // start-up at `stage` (the teardown is the same as at any end); false when none came.
+  bool stopped_by_signal(const std::string& stage);
+  // Thread: control, after teardown(). Says whether the live fade-out was played.
+  void report_fade_out(const RunOutput::FadeOut& fade);
   void teardown();
 
   const Options& options_;
@@ -102,6 +110,7 @@ bool CoordinatorRun::start_workers(std::string& error) {
   if (!resources_->create_fifo(error)) return false;
   supervisor_ = std::make_unique<WorkerSupervisor>(*segment_, resources_->segment_name(),
                                                    options_.on_worker_failure, offline());
+  supervisor_->set_interrupt_fd(signals_.fd());  // its waits end when a signal comes
   // Once every worker holds its mapping the name can go, so a crash leaves nothing in /dev/shm.
   return supervisor_->spawn_all(error) && supervisor_->wait_until_attached(error) &&
          resources_->remove_segment_name(error);
@@ -138,6 +147,7 @@ int CoordinatorRun::start_and_play() {
   notice.clear();
   output_ = RunOutput::open(options_, error, notice);
   if (!notice.empty()) console_.err(notice + "\n");
+  if (stopped_by_signal("while the audio output was opened")) return kExitOk;
   if (!output_) return fail(error);
   sample_rate_hz_ = output_->sample_rate_hz();
   facts_.output = output_->description();
@@ -145,7 +155,9 @@ int CoordinatorRun::start_and_play() {
     recorder_ = Recorder::open(options_.record_path, sample_rate_hz_, options_.channels, error);
     if (!recorder_) return fail(error);
   }
-  if (!start_workers(error)) return fail(error);
+  const bool workers_started = start_workers(error);
+  if (stopped_by_signal("while the workers were starting")) return kExitOk;
+  if (!workers_started) return fail(error);
 
   mixer_ = std::make_unique<Mixer>(*segment_, /*limit_output=*/!offline());
   if (recorder_) mixer_->set_tap(recorder_.get());
@@ -173,6 +185,7 @@ int CoordinatorRun::start_and_play() {
   print_startup_report();
   if (!options_.quiet && isatty(STDOUT_FILENO)) console_.show_terminal_status();
   if (!offline()) supervisor_->wait_for_prefill(rings_.fill_target_frames);
+  if (stopped_by_signal("while the rings were filling")) return kExitOk;
   if (!output_->start(*mixer_, *segment_, duration_frames(), error)) return fail(error);
   if (!offline()) {
     // Locked now that the output's own thread (and its stack) exists too: everything the
@@ -195,14 +208,21 @@ int CoordinatorRun::control_loop() {
     const std::size_t osc_at = fds.size();
     if (osc_) fds.push_back({osc_->fd(), POLLIN, 0});
     supervisor_->add_poll_fds(fds);
-    if (poll(fds.data(), fds.size(), kControlTickMs) < 0 && errno != EINTR) {
+    server_->add_poll_fds(fds);  // replies waiting for room
+    // Lines left from the last serve() are not seen by poll: look again at once.
+    const int timeout_ms = server_->has_unread_lines() ? 0 : kControlTickMs;
+    if (poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) {
       return fail(std::string("poll failed: ") + std::strerror(errno));
     }
     if (const auto signal = (fds[0].revents & POLLIN) ? signals_.take() : std::nullopt) {
       console_.out("synthfarm: " + *signal + " received; stopping\n");
       return kExitOk;
     }
-    if ((fds[1].revents & POLLIN) && server_->serve()) return kExitOk;
+    server_->send_pending_replies(std::chrono::steady_clock::now());
+    if (((fds[1].revents & POLLIN) || server_->has_unread_lines()) && server_->serve()) {
+      return kExitOk;
+    }
+    if (const auto report = commands_->take_finished_report()) print_command_result(*report);
     if (osc_ && (fds[osc_at].revents & POLLIN) && osc_->serve()) return kExitOk;
     std::vector<std::string> messages;
     const bool keep_playing = supervisor_->reap_exited(messages);
@@ -257,11 +277,42 @@ void CoordinatorRun::report_output_thread_once() {
   console_.out("synthfarm: audio thread: " + facts_.realtime_scheduling + "\n");
 }
 
+void CoordinatorRun::print_command_result(const CommandResult& result) {
+  if (result.ok) {
+    console_.out(result.text);
+  } else {
+    console_.err("synthfarm: " + result.text);
+  }
+}
+
+bool CoordinatorRun::stopped_by_signal(const std::string& stage) {
+  const auto signal = signals_.take();
+  if (!signal) return false;
+  console_.out("synthfarm: " + *signal + " received; stopping (the start-up ends " + stage + ")\n");
+  return true;
+}
+
+void CoordinatorRun::report_fade_out(const RunOutput::FadeOut& fade) {
+  const std::string after = std::to_string(fade.buffers_after_fade);
+  if (fade.interrupted) {
+    console_.out("synthfarm: fade-out cut short by a second signal\n");
+  } else if (fade.faded && fade.buffers_after_fade >= RunOutput::kBuffersAfterFadeOut) {
+    console_.out("synthfarm: faded out; the output played " + after + " buffers after the fade\n");
+  } else {
+    console_.error("the output stopped before the fade-out was played (" +
+                   std::string(fade.faded ? "it asked for only " + after + " buffers after it"
+                                          : "the fade was not computed") +
+                   "); the end may click");
+  }
+}
+
 void CoordinatorRun::teardown() {
-  if (output_) output_->stop();        // nothing calls the mixer from now on
-  waker_.reset();                      // the output no longer notifies it
-  if (recorder_) recorder_->finish();  // nor feeds this
-  if (supervisor_) supervisor_->stop_all();
+  if (output_) output_->stop(signals_.fd());  // nothing calls the mixer from now on
+  waker_.reset();                             // the output no longer notifies it
+  if (recorder_) recorder_->finish();         // nor feeds this
+  if (supervisor_ && supervisor_->stop_all()) {
+    console_.out("synthfarm: signal received again; the workers were killed at once\n");
+  }
   server_.reset();  // it reads the FIFO, which goes next
   if (resources_) resources_->release_names();
 }
@@ -270,6 +321,7 @@ int CoordinatorRun::run() {
   int exit_code = start_and_play();
   teardown();
   console_.hide_terminal_status();
+  if (output_ && output_->fade_out()) report_fade_out(*output_->fade_out());
   if (!commands_) {
     // Nothing played, so nothing to count; a script that asked for a report still gets one.
     std::string error;
@@ -295,6 +347,7 @@ int CoordinatorRun::run() {
     console_.out(format_render_summary(render->frames_written(), sample_rate_hz_, render->path()));
     if (!render->error().empty()) exit_code = fail(render->error());
   }
+  if (const auto report = commands_->finish_background_report()) print_command_result(*report);
   if (!options_.report_path.empty()) {
     std::string error;
     if (commands_->write_report(options_.report_path, "exit", exit_code, error)) {

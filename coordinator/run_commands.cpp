@@ -19,6 +19,11 @@ const char* phase_name(Mixer::Phase phase) {
   return "?";
 }
 
+CommandResult report_outcome(const std::string& path, const std::string& error) {
+  if (!error.empty()) return {false, error + "\n"};
+  return {true, "control: report written to " + path + "\n"};
+}
+
 std::string target_of(const ControlCommand& command) {
   return command.worker ? std::to_string(*command.worker) : "all";
 }
@@ -52,11 +57,8 @@ CommandResult RunCommands::apply(const ControlCommand& command) {
       return {true, printf_string("control: gain %g dB\n", command.value)};
     case ControlCommand::Verb::kReseed:
       return reseed(command);
-    case ControlCommand::Verb::kReport: {
-      std::string error;
-      if (!write_report(command.path, "command", std::nullopt, error)) return {false, error + "\n"};
-      return {true, "control: report written to " + command.path + "\n"};
-    }
+    case ControlCommand::Verb::kReport:
+      return report(command.path);
   }
   return {false, "control: unknown command\n"};
 }
@@ -127,6 +129,46 @@ bool RunCommands::write_report(const std::string& path, const std::string& reaso
   context.reseeds = reseeds_;
   return write_text_file_atomically(
       path, format_run_report(context, statistics(), reason, exit_code), error);
+}
+
+CommandResult RunCommands::report(const std::string& path) {
+  if (background_report_) {
+    return {false, "control: the report to " + background_report_->path +
+                       " is still being written (the file system is slow); nothing changed, " +
+                       "try again when it is done\n"};
+  }
+  // The counters are read here, on the control thread; only the file system work goes apart.
+  RunReportContext context = facts_;
+  context.recording = recording();
+  context.reseeds = reseeds_;
+  std::future<std::string> error =
+      std::async(std::launch::async,
+                 [path, text = format_run_report(context, statistics(), "command", std::nullopt)] {
+                   std::string message;
+                   return write_text_file_atomically(path, text, message) ? std::string() : message;
+                 });
+  if (error.wait_for(kReportWait) == std::future_status::ready) {
+    return report_outcome(path, error.get());
+  }
+  background_report_ = BackgroundReport{path, std::move(error)};
+  return {true, "control: writing the report to " + path +
+                    " (the file system is slow: its outcome follows when it is done)\n"};
+}
+
+std::optional<CommandResult> RunCommands::take_finished_report() {
+  if (!background_report_ ||
+      background_report_->error.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    return std::nullopt;
+  }
+  return finish_background_report();
+}
+
+std::optional<CommandResult> RunCommands::finish_background_report() {
+  if (!background_report_) return std::nullopt;
+  const CommandResult outcome =
+      report_outcome(background_report_->path, background_report_->error.get());
+  background_report_.reset();
+  return outcome;
 }
 
 }  // namespace synthfarm

@@ -3,6 +3,8 @@
 // workers' slots, gain through the mixer's master stage, status and report from the counters.
 // The transport (control/control_server.h, or any other) only parses and answers.
 
+#include <chrono>
+#include <future>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,9 +31,21 @@ class RunCommands final : public CommandHandler {
               const WorkerSupervisor& supervisor, const Recorder* recorder,
               const RunOutput& output);
 
+  // How long `report FILE` may hold the control thread while the file is written and synced; a
+  // slower file system finishes it in the background, one report at a time, and
+  // take_finished_report() gives its outcome.
+  static constexpr std::chrono::milliseconds kReportWait{50};
+
   // Thread: control. Carries the command out (the mixer and the workers take it at their next
-  // callback or block) and says what was done. Allocates; `report` blocks on the file system.
+  // callback or block) and says what was done. Allocates; `report` blocks at most kReportWait.
   CommandResult apply(const ControlCommand& command) override;
+
+  // Thread: control. Never blocks. The outcome of a report that finished in the background
+  // since the last call, for the console; nullopt when there is none.
+  std::optional<CommandResult> take_finished_report();
+  // Thread: control. Blocks until a report still being written in the background is done, and
+  // returns its outcome; nullopt when there was none.
+  std::optional<CommandResult> finish_background_report();
 
   // Thread: control. Allocates. One reading of every counter, with each worker's state.
   RunStatistics statistics() const;
@@ -48,6 +62,13 @@ class RunCommands final : public CommandHandler {
   CommandResult request_state(const ControlCommand& command, RequestedState request);
   CommandResult set_parameter(const ControlCommand& command);
   CommandResult reseed(const ControlCommand& command);
+  CommandResult report(const std::string& path);
+
+  // A `report FILE` whose write and fsync outlasted kReportWait: its error ("" on success).
+  struct BackgroundReport {
+    std::string path;
+    std::future<std::string> error;
+  };
 
   const RunReportContext& facts_;
   Segment& segment_;
@@ -56,6 +77,7 @@ class RunCommands final : public CommandHandler {
   const Recorder* recorder_;
   const RunOutput& output_;
   std::vector<RunReportContext::Reseed> reseeds_;  // for the report: the seed no longer says all
+  std::optional<BackgroundReport> background_report_;
 };
 
 }  // namespace synthfarm

@@ -1,7 +1,9 @@
 #include "coordinator/run_output.h"
 
+#include <poll.h>
+
+#include <algorithm>
 #include <chrono>
-#include <thread>
 
 namespace synthfarm {
 
@@ -47,20 +49,50 @@ std::string RunOutput::finish_render() {
          std::to_string(static_cast<double>(render_->frames_written()) / sample_rate_hz_) + " s";
 }
 
-void RunOutput::stop() {
+void RunOutput::stop(int interrupt_fd) {
   if (render_) {
     render_->request_stop();
     render_->finish();  // idempotent: joins once
     return;
   }
   if (!live_running_) return;
-  mixer_->master().request_fade_out();
-  // The fade takes 5 ms of audio; wait for it plus two buffers, once (not a polling loop).
-  const double seconds =
-      static_cast<double>(mixer_->master().fade_frames() + 2 * block_frames_) / sample_rate_hz_;
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  fade_ = play_fade_out(interrupt_fd);
   live_->stop();
   live_running_ = false;
+}
+
+RunOutput::FadeOut RunOutput::play_fade_out(int interrupt_fd) {
+  MasterStage& master = mixer_->master();
+  const std::atomic<std::uint64_t>& calls = mixer_->stats().calls;
+  master.request_fade_out();
+  const auto buffer =
+      std::chrono::microseconds(std::uint64_t{1'000'000} * block_frames_ / sample_rate_hz_ + 1);
+  const auto fade = std::chrono::microseconds(
+      std::uint64_t{1'000'000} * master.fade_frames() / sample_rate_hz_ + 1);
+  const auto deadline = std::chrono::steady_clock::now() + fade + kFadeOutDeadline;
+  FadeOut outcome;
+  std::optional<std::uint64_t> faded_at;  // the call count once the master reached silence
+  while (true) {
+    // Acquire in faded_out() pairs with the master's release; the count is only compared.
+    if (!faded_at && master.faded_out()) faded_at = calls.load(std::memory_order_relaxed);
+    if (faded_at) {
+      outcome.buffers_after_fade = calls.load(std::memory_order_relaxed) - *faded_at;
+      if (outcome.buffers_after_fade >= kBuffersAfterFadeOut) break;
+    }
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) break;
+    // Sleep a buffer (the output's own pace), or less to the deadline; a second signal ends
+    // the wait at once.
+    const auto step = std::chrono::ceil<std::chrono::milliseconds>(
+        std::min<std::chrono::steady_clock::duration>(buffer, left));
+    pollfd interrupt{interrupt_fd, POLLIN, 0};
+    if (poll(&interrupt, 1, static_cast<int>(step.count())) > 0) {
+      outcome.interrupted = true;
+      break;
+    }
+  }
+  outcome.faded = faded_at.has_value();
+  return outcome;
 }
 
 }  // namespace synthfarm

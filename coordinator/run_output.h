@@ -4,8 +4,10 @@
 // time, or an offline render (output/offline_render.h) that writes --duration of it to a file as
 // fast as the workers deliver. The sequencer starts and stops either without asking which it is.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "coordinator/mix/mixer.h"
@@ -46,10 +48,30 @@ class RunOutput {
   // is complete, else what went wrong and how much the file holds.
   std::string finish_render();
 
-  // Thread: control. A live output fades the master out (5 ms of audio and two buffers, waited
-  // once) and then stops; an offline render stops at its next block and is joined. Blocks.
-  // Idempotent. Returns once nothing calls the mixer any more.
-  void stop();
+  // How many buffers the output must ask for after the one that completed the fade-out before
+  // the stream is stopped: the most any output queues ahead (PulseAudio: 4), so that the fade
+  // has been played by the device, not only computed.
+  static constexpr std::uint64_t kBuffersAfterFadeOut = 4;
+  // How long, beyond the fade itself, the stop waits for that (an output that no longer calls
+  // back, or calls back very late, is stopped anyway).
+  static constexpr std::chrono::milliseconds kFadeOutDeadline{500};
+
+  // What the live fade-out came to.
+  struct FadeOut {
+    bool faded = false;                    // the master reached silence
+    std::uint64_t buffers_after_fade = 0;  // buffers the output asked for after that
+    bool interrupted = false;              // a signal on interrupt_fd cut the wait short
+  };
+
+  // Thread: control. A live output fades the master out and waits until the fade has been
+  // played (kBuffersAfterFadeOut buffers after it, at most the fade and kFadeOutDeadline; a
+  // readable `interrupt_fd`, the signalfd, ends the wait at once), then stops; an offline render
+  // stops at its next block and is joined. Blocks. Idempotent. Returns once nothing calls the
+  // mixer any more.
+  void stop(int interrupt_fd = -1);
+
+  // Thread: control, after stop(). How the live fade-out went; nullopt offline or never started.
+  const std::optional<FadeOut>& fade_out() const noexcept { return fade_; }
 
   // Thread: control; poll it. Does not block. A live output that can no longer play (its server
   // went away, or imposed a buffer it cannot follow) says why, in one line; "" while it plays,
@@ -70,8 +92,12 @@ class RunOutput {
   std::uint32_t sample_rate_hz_ = 0;
   std::uint32_t block_frames_ = 0;
   std::string description_;
+  // Requests the master's fade-out and waits as stop() says.
+  FadeOut play_fade_out(int interrupt_fd);
+
   Mixer* mixer_ = nullptr;  // set by start(): a live output's fade goes through its master
   bool live_running_ = false;
+  std::optional<FadeOut> fade_;
 };
 
 }  // namespace synthfarm

@@ -20,7 +20,11 @@ std::optional<Segment> Segment::create(const std::string& name, std::uint32_t wo
   const SegmentGeometry geometry =
       compute_segment_geometry(worker_count, channels, ring_frames, oscillator_total);
   try {
-    bip::shared_memory_object memory(bip::create_only, name.c_str(), bip::read_write);
+    // Owner only: until the name is removed, anyone who may open it may map the run's audio,
+    // pids and counters (Boost's default is 0644).
+    bip::permissions owner_only;
+    owner_only.set_permissions(0600);
+    bip::shared_memory_object memory(bip::create_only, name.c_str(), bip::read_write, owner_only);
     try {
       memory.truncate(static_cast<bip::offset_t>(geometry.segment_bytes));
       bip::mapped_region region(memory, bip::read_write);

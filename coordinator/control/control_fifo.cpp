@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "coordinator/control/fifo_ownership.h"
+
 namespace synthfarm {
 
 std::unique_ptr<ControlFifo> ControlFifo::create(const std::string& path, std::string& error) {
@@ -16,30 +18,53 @@ std::unique_ptr<ControlFifo> ControlFifo::create(const std::string& path, std::s
                              : " (choose another path with --control)");
     return nullptr;
   }
-  const int fd = open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  const int fd = open(path.c_str(), O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     error = "cannot open the control FIFO " + path + ": " + std::strerror(errno);
     unlink(path.c_str());
     return nullptr;
   }
-  return std::unique_ptr<ControlFifo>(new ControlFifo(path, fd));
+  struct stat status {};
+  uid_t owner = 0;
+  if (opened_fifo_ownership(fd, owner) != FifoOwnership::kOwnFifo || fstat(fd, &status) != 0) {
+    // Swapped between mkfifo and open: whatever is there now is not ours to remove.
+    close(fd);
+    error = "the control FIFO " + path + " was replaced while synthfarm created it; choose a " +
+            "--control path in a directory that only you can write";
+    return nullptr;
+  }
+  return std::unique_ptr<ControlFifo>(
+      new ControlFifo(path, fd, FileIdentity{status.st_dev, status.st_ino}));
 }
 
 ControlFifo::~ControlFifo() {
   close(fd_);
-  unlink(path_.c_str());
+  // Only our own FIFO: if another instance has put its own at this path since, it stays.
+  struct stat status {};
+  if (lstat(path_.c_str(), &status) == 0 && status.st_dev == identity_.device &&
+      status.st_ino == identity_.inode) {
+    unlink(path_.c_str());
+  }
 }
 
 void ControlFifo::read_lines(
-    const std::function<void(std::string_view line, bool too_long)>& on_line) {
-  char buffer[4096];
-  while (true) {
-    const ssize_t count = read(fd_, buffer, sizeof buffer);
-    if (count <= 0) return;  // EAGAIN: nothing more for now (we hold a writer: never EOF)
-    for (ssize_t i = 0; i < count; ++i) {
-      const char c = buffer[i];
+    const std::function<void(std::string_view line, bool too_long)>& on_line,
+    std::size_t max_lines) {
+  std::size_t lines = 0;
+  while (lines < max_lines) {
+    if (unread_begin_ == unread_end_) {
+      const ssize_t count = read(fd_, input_.data(), input_.size());
+      if (count <= 0) return;  // EAGAIN: nothing more for now (we hold a writer: never EOF)
+      unread_begin_ = 0;
+      unread_end_ = static_cast<std::size_t>(count);
+    }
+    while (unread_begin_ < unread_end_ && lines < max_lines) {
+      const char c = input_[unread_begin_++];
       if (c == '\n') {
-        if (!discarding_) on_line(pending_, false);
+        if (!discarding_) {
+          on_line(pending_, false);
+          ++lines;
+        }
         discarding_ = false;
         pending_.clear();
         continue;
@@ -47,6 +72,7 @@ void ControlFifo::read_lines(
       if (discarding_) continue;
       if (pending_.size() == kMaxLineBytes) {
         on_line(pending_, true);
+        ++lines;
         pending_.clear();
         discarding_ = true;
         continue;

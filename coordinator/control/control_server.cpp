@@ -40,11 +40,31 @@ ControlServer::ControlServer(ControlFifo& fifo, CommandHandler& handler, std::ui
                              Console console)
     : fifo_(fifo), handler_(handler), worker_count_(worker_count), console_(std::move(console)) {}
 
+ControlServer::~ControlServer() {
+  for (PendingReply& reply : pending_) finish(reply);
+}
+
 bool ControlServer::serve() {
   bool quit = false;
-  fifo_.read_lines(
-      [&](std::string_view line, bool too_long) { handle_line(line, too_long, quit); });
+  fifo_.read_lines([&](std::string_view line, bool too_long) { handle_line(line, too_long, quit); },
+                   kMaxLinesPerServe);
   return quit;
+}
+
+void ControlServer::add_poll_fds(std::vector<pollfd>& fds) const {
+  for (const PendingReply& reply : pending_) fds.push_back({reply.fd, POLLOUT, 0});
+}
+
+void ControlServer::send_pending_replies(std::chrono::steady_clock::time_point now) {
+  for (std::size_t i = 0; i < pending_.size();) {
+    PendingReply& reply = pending_[i];
+    if (write_some(reply) || now >= reply.deadline) {
+      finish(reply);
+      pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+      continue;
+    }
+    ++i;
+  }
 }
 
 void ControlServer::handle_line(std::string_view line, bool too_long, bool& quit) {
@@ -96,27 +116,36 @@ CommandResult ControlServer::answer(std::string_view command_text, bool& quit) {
 }
 
 void ControlServer::send_reply(int fd, std::string_view reply_path, const CommandResult& result) {
-  const std::string text = format_reply(result.ok, result.text);
-  std::size_t sent = 0;
-  const auto deadline = std::chrono::steady_clock::now() + kReplyTimeout;
-  while (sent < text.size()) {
-    const ssize_t written = write(fd, text.data() + sent, text.size() - sent);
+  PendingReply reply{fd, std::string(reply_path), format_reply(result.ok, result.text), 0,
+                     std::chrono::steady_clock::now() + kReplyTimeout};
+  if (write_some(reply) || pending_.size() >= kMaxPendingReplies) {
+    finish(reply);
+    return;
+  }
+  // The reader is slower than the reply is long: the rest goes as it makes room.
+  pending_.push_back(std::move(reply));
+}
+
+bool ControlServer::write_some(PendingReply& reply) {
+  while (reply.sent < reply.text.size()) {
+    const ssize_t written =
+        write(reply.fd, reply.text.data() + reply.sent, reply.text.size() - reply.sent);
     if (written > 0) {
-      sent += static_cast<std::size_t>(written);
+      reply.sent += static_cast<std::size_t>(written);
       continue;
     }
-    if (written < 0 && errno != EAGAIN && errno != EINTR) break;
-    // The reader is slower than the reply is long: wait for room, not forever.
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd room{fd, POLLOUT, 0};
-    if (left.count() <= 0 || poll(&room, 1, static_cast<int>(left.count())) <= 0) break;
+    if (written < 0 && errno == EINTR) continue;
+    return !(written < 0 && errno == EAGAIN);  // EAGAIN: wait for room; else the reader is gone
   }
-  close(fd);
-  if (sent < text.size()) {
-    console_.err("synthfarm: control: the reply to " + std::string(reply_path) +
-                 " was cut short after " + std::to_string(sent) + " of " +
-                 std::to_string(text.size()) + " bytes\n");
+  return true;
+}
+
+void ControlServer::finish(PendingReply& reply) {
+  close(reply.fd);
+  if (reply.sent < reply.text.size()) {
+    console_.err("synthfarm: control: the reply to " + reply.path + " was cut short after " +
+                 std::to_string(reply.sent) + " of " + std::to_string(reply.text.size()) +
+                 " bytes\n");
   }
 }
 

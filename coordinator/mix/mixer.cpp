@@ -98,7 +98,10 @@ void Mixer::mix_worker(std::uint32_t index, float* out, std::uint32_t frames) no
     case Phase::kResuming:
     case Phase::kPlaying:
       if (stop_requested) {
-        // Fade out over this call with what the ring holds, then stop the worker.
+        // Frames the worker still owes are behind the timeline: drop them first, so the fade
+        // plays what is on time and never stale audio. Then fade out over this call with what
+        // the ring holds, and stop the worker.
+        drop_owed_frames(slot, worker, ring, ring.available_frames());
         const auto available =
             static_cast<std::uint32_t>(std::min<std::uint64_t>(ring.available_frames(), frames));
         if (worker.phase == Phase::kPlaying && available > 0) {
@@ -127,13 +130,7 @@ void Mixer::mix_worker(std::uint32_t index, float* out, std::uint32_t frames) no
   published_phase_[index].store(static_cast<std::uint32_t>(worker.phase),
                                 std::memory_order_relaxed);
 
-  if (worker.owed_frames > 0 && available > 0) {
-    const std::uint64_t dropped = std::min(worker.owed_frames, available);
-    ring.skip(dropped);
-    worker.owed_frames -= dropped;
-    available -= dropped;
-    add_relaxed(slot.discarded_frames, dropped);
-  }
+  available -= drop_owed_frames(slot, worker, ring, ring.available_frames());
   const auto taken = static_cast<std::uint32_t>(std::min<std::uint64_t>(available, frames));
   if (taken > 0) add_frames(index, out, taken, false);
   if (taken < frames) {
@@ -143,6 +140,16 @@ void Mixer::mix_worker(std::uint32_t index, float* out, std::uint32_t frames) no
   }
   publish_timeline(slot, worker);
   if (!waker_) notify_sleeper(slot.space_ready);  // else the waker does it, after this call
+}
+
+std::uint64_t Mixer::drop_owed_frames(WorkerSlot& slot, WorkerMix& worker, SpscRing& ring,
+                                      std::uint64_t available) noexcept {
+  const std::uint64_t dropped = std::min(worker.owed_frames, available);
+  if (dropped == 0) return 0;
+  ring.skip(dropped);
+  worker.owed_frames -= dropped;
+  add_relaxed(slot.discarded_frames, dropped);
+  return dropped;
 }
 
 void Mixer::publish_timeline(WorkerSlot& slot, const WorkerMix& worker) noexcept {

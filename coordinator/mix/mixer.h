@@ -83,6 +83,10 @@ class Mixer {
   };
 
   void mix_worker(std::uint32_t index, float* out, std::uint32_t frames) noexcept;
+  // Skips the late frames the worker owes, as far as `available` (what the caller has seen in
+  // the ring) reaches, and counts them as discarded. Returns how many it skipped.
+  static std::uint64_t drop_owed_frames(WorkerSlot& slot, WorkerMix& worker, SpscRing& ring,
+                                        std::uint64_t available) noexcept;
   static void publish_timeline(WorkerSlot& slot, const WorkerMix& worker) noexcept;
   void add_frames(std::uint32_t index, float* out, std::uint32_t frames, bool fade_out) noexcept;
   // Thread: the output. RT-safe: pthread_self() reads the thread pointer, no syscall.

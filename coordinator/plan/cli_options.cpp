@@ -1,7 +1,7 @@
 #include "coordinator/plan/cli_options.h"
 
 #include <arpa/inet.h>
-
+#include <unistd.h>
 #include <boost/program_options.hpp>
 
 #include <cerrno>
@@ -156,8 +156,8 @@ po::options_description describe_options() {
       "instance name, letters, digits, '-' and '_': names the control FIFO, the shared memory "
       "and the JACK client (NAME; 'synthfarm' for the default instance) (default 'default')")(
       "control", po::value<std::string>()->value_name("PATH"),
-      "path of the control FIFO (default $XDG_RUNTIME_DIR/synthfarm-NAME.control, or under "
-      "/tmp)")(
+      "path of the control FIFO (default $XDG_RUNTIME_DIR/synthfarm/NAME.control, or "
+      "/tmp/synthfarm-UID/NAME.control)")(
       "osc-port", po::value<std::string>()->value_name("PORT"),
       "also take the control commands as OSC messages on UDP port PORT, 0 to 65535 (0: a free "
       "port, printed at start-up); see docs/OSC.md (default: no OSC)")(
@@ -226,10 +226,15 @@ const char* audio_api_name(AudioApi api) noexcept {
   return "?";
 }
 
-std::string default_control_path(const std::string& instance_name) {
+std::string default_runtime_directory() {
+  // A directory of our own, never a name straight in /tmp, which any user could create first.
   const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
-  const std::string directory = runtime_dir && *runtime_dir ? runtime_dir : "/tmp";
-  return directory + "/synthfarm-" + instance_name + ".control";
+  if (runtime_dir && *runtime_dir) return std::string(runtime_dir) + "/synthfarm";
+  return "/tmp/synthfarm-" + std::to_string(geteuid());
+}
+
+std::string default_control_path(const std::string& instance_name) {
+  return default_runtime_directory() + "/" + instance_name + ".control";
 }
 
 bool is_valid_instance_name(std::string_view name) noexcept {

@@ -101,7 +101,12 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[],
 // "fast kernel (polynomial sine) on avx512 (AVX-512 ...)": for --version and the start-up line.
 std::string describe_kernel(KernelKind kernel, const SimdTarget& simd);
 
-// The FIFO path used when --control is not given.
+// The per-user directory that holds each instance's lock and its default control FIFO:
+// $XDG_RUNTIME_DIR/synthfarm, or /tmp/synthfarm-<uid> when XDG_RUNTIME_DIR is unset. Only the
+// path: the coordinator creates it (mode 0700) and checks its owner and mode before use.
+std::string default_runtime_directory();
+
+// The FIFO path used when --control is not given: default_runtime_directory()/NAME.control.
 std::string default_control_path(const std::string& instance_name);
 
 // --name's rule: 1 to 64 letters, digits, '-' or '_' (it becomes part of file, shared-memory

@@ -13,7 +13,7 @@ std::unique_ptr<InstanceResources> InstanceResources::acquire(const std::string&
   auto lock = InstanceLock::acquire(instance_name, error);
   if (!lock) return nullptr;
   // With the lock held, what carries this instance's name and a dead pid is a dead one's.
-  notice += reclaim_stale_segments();
+  notice += reclaim_stale_segments(instance_name);
   if (!reclaim_stale_fifo(control_path, notice, error)) return nullptr;
   return std::unique_ptr<InstanceResources>(new InstanceResources(
       std::move(lock), segment_name_for(instance_name, getpid()), control_path));

@@ -119,7 +119,9 @@ std::string describe_wait_status(int wait_status) {
 namespace {
 
 // Waits until every worker is reaped or `timeout` passes.
-void wait_for_exits(std::vector<WorkerProcess>& workers, std::chrono::milliseconds timeout) {
+// True when `interrupt_fd` became readable before every worker exited or `timeout` passed.
+bool wait_for_exits(std::vector<WorkerProcess>& workers, std::chrono::milliseconds timeout,
+                    int interrupt_fd) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     std::vector<pollfd> fds;
@@ -127,22 +129,29 @@ void wait_for_exits(std::vector<WorkerProcess>& workers, std::chrono::millisecon
       reap_if_exited(worker);
       if (!worker.reaped) fds.push_back({worker.pidfd, POLLIN, 0});
     }
-    if (fds.empty()) return;
+    if (fds.empty()) return false;
+    if (interrupt_fd >= 0) fds.push_back({interrupt_fd, POLLIN, 0});
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return;
-    poll(fds.data(), fds.size(), static_cast<int>(left.count()));
+    if (left.count() <= 0) return false;
+    if (poll(fds.data(), fds.size(), static_cast<int>(left.count())) > 0 && interrupt_fd >= 0 &&
+        (fds.back().revents & POLLIN)) {
+      return true;
+    }
   }
 }
 
 }  // namespace
 
-void stop_and_reap_workers(std::vector<WorkerProcess>& workers, std::chrono::milliseconds grace) {
-  wait_for_exits(workers, grace);
-  for (auto& worker : workers) {
-    if (!worker.reaped) kill(worker.pid, SIGTERM);
+bool stop_and_reap_workers(std::vector<WorkerProcess>& workers, std::chrono::milliseconds grace,
+                           int interrupt_fd) {
+  bool interrupted = wait_for_exits(workers, grace, interrupt_fd);
+  if (!interrupted) {
+    for (auto& worker : workers) {
+      if (!worker.reaped) kill(worker.pid, SIGTERM);
+    }
+    interrupted = wait_for_exits(workers, grace, interrupt_fd);
   }
-  wait_for_exits(workers, grace);
   for (auto& worker : workers) {
     if (!worker.reaped) {
       kill(worker.pid, SIGKILL);
@@ -152,6 +161,13 @@ void stop_and_reap_workers(std::vector<WorkerProcess>& workers, std::chrono::mil
       worker.pidfd = -1;
     }
   }
+  return interrupted;
+}
+
+bool descriptor_readable(int fd) noexcept {
+  if (fd < 0) return false;
+  pollfd ready{fd, POLLIN, 0};
+  return poll(&ready, 1, 0) > 0 && (ready.revents & POLLIN);
 }
 
 }  // namespace synthfarm

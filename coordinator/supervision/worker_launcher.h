@@ -39,7 +39,12 @@ std::string describe_wait_status(int wait_status);
 
 // Thread: control. For workers already asked to leave (the shutdown flag): waits up to `grace`
 // for them, then sends SIGTERM, waits `grace` again, then SIGKILL, and reaps every one.
-// Blocks (in poll, never spinning). Closes the pidfds.
-void stop_and_reap_workers(std::vector<WorkerProcess>& workers, std::chrono::milliseconds grace);
+// Blocks (in poll, never spinning). Closes the pidfds. When `interrupt_fd` (the signalfd; -1:
+// none) becomes readable, the waits end and the rest get SIGKILL at once: returns true then.
+bool stop_and_reap_workers(std::vector<WorkerProcess>& workers, std::chrono::milliseconds grace,
+                           int interrupt_fd = -1);
+
+// Thread: any. Never blocks: whether `fd` is readable now (false for -1).
+bool descriptor_readable(int fd) noexcept;
 
 }  // namespace synthfarm

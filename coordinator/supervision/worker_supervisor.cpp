@@ -62,6 +62,10 @@ bool WorkerSupervisor::wait_until_attached(std::string& error) {
         return false;
       }
     }
+    if (descriptor_readable(interrupt_fd_)) {
+      error.clear();
+      return false;
+    }
     if (std::chrono::steady_clock::now() > deadline) {
       error = "workers did not attach to the shared memory within " +
               std::to_string(kAttachTimeout.count()) + " s (is the machine overloaded?)";
@@ -79,6 +83,7 @@ void WorkerSupervisor::wait_for_prefill(std::uint32_t fill_target_frames) {
     SpscRing ring = segment_.ring(worker.index);
     const auto filled = [&] { return ring.available_frames() >= fill_target_frames; };
     while (!filled() && std::chrono::steady_clock::now() < deadline && !has_exited(worker)) {
+      if (descriptor_readable(interrupt_fd_)) return;
       sleep_until_ready(slot.data_ready, filled, 100ms);
     }
   }
@@ -160,15 +165,15 @@ bool WorkerSupervisor::start_due_replacements(
   return true;
 }
 
-void WorkerSupervisor::stop_all() {
-  if (stopped_) return;  // every worker was reaped then
+bool WorkerSupervisor::stop_all() {
+  if (stopped_) return false;  // every worker was reaped then
   stopped_ = true;
   // Release pairs with the workers' acquire of `shutdown`.
   segment_.header().shutdown.store(1, std::memory_order_release);
   for (std::uint32_t w = 0; w < segment_.header().worker_count; ++w) {
     wake_always(segment_.slot(w).space_ready);
   }
-  stop_and_reap_workers(workers_, kStopGrace);
+  return stop_and_reap_workers(workers_, kStopGrace, interrupt_fd_);
 }
 
 WorkerSupervisor::MemoryLocks WorkerSupervisor::memory_locks() const {

@@ -44,13 +44,20 @@ class WorkerSupervisor {
   // the ones started are kept, for stop_all to reap.
   bool spawn_all(std::string& error);
 
+  // Thread: control. The descriptor (the signalfd) whose readability interrupts the start-up
+  // waits and hurries stop_all(); -1 (the default): none.
+  void set_interrupt_fd(int fd) noexcept { interrupt_fd_ = fd; }
+
   // Thread: control. Blocks (futex, never spinning) until every worker has attached, up to
-  // kAttachTimeout. False with `error` when one died while starting or time ran out.
+  // kAttachTimeout. False with `error` when one died while starting or time ran out, or
+  // (`error` empty) when the interrupt descriptor became readable: checked at least every
+  // 100 ms.
   bool wait_until_attached(std::string& error);
 
   // Thread: control. Blocks until every worker's ring holds `fill_target_frames`, a worker
-  // dies, or kPrefillTimeout passes in all: a late worker is the mixer's to count, not fatal.
-  // A worker that died meanwhile is left for reap_exited() to report and act on.
+  // dies, kPrefillTimeout passes in all, or the interrupt descriptor becomes readable (checked
+  // at least every 100 ms): a late worker is the mixer's to count, not fatal. A worker that
+  // died meanwhile is left for reap_exited() to report and act on.
   void wait_for_prefill(std::uint32_t fill_target_frames);
 
   // Thread: control. Adds the pidfd of every worker still running, to poll for POLLIN.
@@ -69,8 +76,9 @@ class WorkerSupervisor {
 
   // Thread: control. Asks every worker to leave (the shutdown flag, and a wake for those that
   // sleep), then waits, SIGTERM, SIGKILL, each after kStopGrace, and reaps all. Blocks.
-  // Idempotent. No death after this counts as a failure.
-  void stop_all();
+  // Idempotent. No death after this counts as a failure. When the interrupt descriptor becomes
+  // readable meanwhile (a second signal), the rest get SIGKILL at once: returns true then.
+  bool stop_all();
 
   // How the workers' own memory locking went: how many could not lock, and the first errno.
   struct MemoryLocks {
@@ -97,6 +105,7 @@ class WorkerSupervisor {
   std::vector<WorkerProcess> workers_;
   std::vector<RestartBackoff> restarts_;  // one per slot
   bool stopped_ = false;
+  int interrupt_fd_ = -1;
 };
 
 }  // namespace synthfarm

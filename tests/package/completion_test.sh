@@ -112,11 +112,11 @@ name=completion-$$
   >"$work/coordinator.out" 2>&1 &
 coordinator_pid=$!
 for _ in $(seq 300); do  # up to 30 s: a hang guard, not a measurement
-  [ -p "$XDG_RUNTIME_DIR/synthfarm-$name.control" ] && break
+  [ -p "$XDG_RUNTIME_DIR/synthfarm/$name.control" ] && break
   kill -0 "$coordinator_pid" 2>/dev/null || break
   sleep 0.1
 done
-mkdir -m 700 "$XDG_RUNTIME_DIR/synthfarm"
+mkdir -p -m 700 "$XDG_RUNTIME_DIR/synthfarm"
 mkfifo "$XDG_RUNTIME_DIR/synthfarm/in-directory.control"
 mkfifo "/tmp/synthfarm-completion-$$-tmp.control"
 touch "$XDG_RUNTIME_DIR/synthfarm-not-a-fifo.control"

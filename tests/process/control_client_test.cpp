@@ -329,7 +329,7 @@ TEST(SynthfarmCtl, SaysNoInstanceOfThatNameRunsAndHowToStartOne) {
   const CtlRun run = run_ctl({"--name", "ghost", "status"}, {"XDG_RUNTIME_DIR=" + runtime.path()});
   EXPECT_EQ(run.exit_code, kExitFailure);
   EXPECT_NE(run.err.find("no synthfarm instance named 'ghost' is running (no control FIFO at " +
-                         runtime.file("synthfarm-ghost.control") + ")"),
+                         runtime.file("synthfarm/ghost.control") + ")"),
             std::string::npos)
       << run.err;
   EXPECT_NE(run.err.find("synthfarm --name ghost"), std::string::npos) << run.err;
@@ -385,7 +385,8 @@ TEST(SynthfarmCtl, WritesOneReplyToLineAndPrintsAnOkAnswerOnStdout) {
 
 TEST(SynthfarmCtl, FindsTheInstanceByNameUnderXdgRuntimeDir) {
   TempDir runtime;
-  FakeInstance instance(runtime.file("synthfarm-studio.control"), FakeInstance::Answer::kOk,
+  ASSERT_EQ(mkdir(runtime.file("synthfarm").c_str(), 0700), 0);  // as synthfarm makes it
+  FakeInstance instance(runtime.file("synthfarm/studio.control"), FakeInstance::Answer::kOk,
                         "control: stop 1\n");
   auto child = start_ctl({"--name", "studio", "stop", "1"}, {"XDG_RUNTIME_DIR=" + runtime.path()});
   const auto code = child->wait_exit_code(kExitTimeout);
@@ -395,7 +396,7 @@ TEST(SynthfarmCtl, FindsTheInstanceByNameUnderXdgRuntimeDir) {
   const auto line = instance.wait_for_line(0ms);
   ASSERT_TRUE(line);
   EXPECT_TRUE(line->ends_with(" stop 1")) << *line;
-  EXPECT_TRUE(instance.reply_path().starts_with(runtime.path() + "/synthfarm-ctl-"))
+  EXPECT_TRUE(instance.reply_path().starts_with(runtime.path() + "/synthfarm/synthfarm-ctl-"))
       << "the reply FIFO is not beside the control FIFO: " << instance.reply_path();
 }
 

@@ -2,6 +2,10 @@
 // worker, its pid and the signal, and then follows --on-worker-failure.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <regex>
@@ -64,13 +68,20 @@ std::chrono::milliseconds kill_worker_and_time_report(SynthfarmRun& run, pid_t p
   return elapsed;
 }
 
+// Starts kWorkers workers on the null clock under the default policy and returns their pids
+// once the run is past the prefill, in steady state.
+std::vector<pid_t> start_playing(SynthfarmRun& run) {
+  run.start({"--audio", "null", "--workers", std::to_string(kWorkers), "--sines", "50"});
+  const auto pids = run.wait_for_workers(kWorkers);
+  std::this_thread::sleep_for(300ms);
+  return pids;
+}
+
 // The default policy, silence: the dead worker's share falls silent and the rest plays on.
 TEST(WorkerKilled, IsNamedWithinATenthOfASecondAndTheOthersPlayOn) {
   SynthfarmRun run("killsilence");
-  run.start({"--audio", "null", "--workers", std::to_string(kWorkers), "--sines", "50"});
-  const auto pids = run.wait_for_workers(kWorkers);
+  const auto pids = start_playing(run);
   ASSERT_EQ(pids.size(), static_cast<std::size_t>(kWorkers));
-  std::this_thread::sleep_for(300ms);  // past the prefill, into steady state
 
   const auto detection = kill_worker_and_time_report(run, pids[1]);
   EXPECT_LT(detection, 100ms) << "the issue allows 100 ms from the kill to the message";
@@ -87,6 +98,71 @@ TEST(WorkerKilled, IsNamedWithinATenthOfASecondAndTheOthersPlayOn) {
     EXPECT_EQ((*line)[1], "playing");
     EXPECT_EQ((*line)[2], "0") << "worker " << survivor << " had underruns after worker 1 died";
   }
+  run.send_command("quit");
+  run.expect_exit(0, pids);
+}
+
+// Issue 13 item 9: a flood of control lines never keeps the control thread from noticing a dead
+// worker. 100,000 lines written as fast as the FIFO takes them (the coordinator, which answers
+// each one on stdout, is the slower side, so its FIFO never runs dry); the kill comes once the
+// flood is being answered, and the flood must still be going on when the worker is named, or
+// the test proves nothing.
+TEST(WorkerKilled, IsNamedWithinATenthOfASecondDuringAFloodOfControlLines) {
+  SynthfarmRun run("killflood");
+  const auto pids = start_playing(run);
+  ASSERT_EQ(pids.size(), static_cast<std::size_t>(kWorkers));
+
+  constexpr int kLines = 100'000;
+  const int fd = ::open(run.control_path().c_str(), O_WRONLY | O_CLOEXEC);  // blocking writes
+  ASSERT_GE(fd, 0) << "cannot open the control FIFO " << run.control_path();
+  std::atomic<bool> flood_done{false};
+  std::thread flood([&] {
+    const std::string chunk = [] {
+      std::string text;
+      for (int i = 0; i < 512; ++i) text += "gain 0\n";  // 3584 bytes: under PIPE_BUF
+      return text;
+    }();
+    for (int written = 0; written < kLines; written += 512) {
+      if (::write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size())) break;
+    }
+    flood_done.store(true);
+  });
+  const bool answering =
+      run.process().wait_for_stdout(std::regex("control: gain 0 dB"), 10s).has_value();
+  const auto detection = answering ? kill_worker_and_time_report(run, pids[1]) : 0ms;
+  const bool flood_was_going_on = !flood_done.load();
+  flood.join();
+  ::close(fd);
+  ASSERT_TRUE(answering) << "the flood was not answered";
+  EXPECT_TRUE(flood_was_going_on) << "the flood ended before the worker was named: make it longer";
+  EXPECT_LT(detection, 100ms) << "the issue allows 100 ms from the kill to the message";
+  std::printf("detection during the flood: %lld ms\n", static_cast<long long>(detection.count()));
+  run.send_command("quit");
+  run.expect_exit(0, pids);
+}
+
+// Issue 13 item 9: `report FILE` on a file system whose fsync takes a second (a preloaded
+// fsync) does not keep the control thread from noticing a dead worker: the write goes on in the
+// background once it outlasts 50 ms, and its outcome is said when it is done.
+TEST(WorkerKilled, IsNamedWithinATenthOfASecondWhileAReportIsSyncedToASlowDisk) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "a preloaded library cannot come before a sanitizer's runtime";
+#endif
+  SynthfarmRun run("killreport");
+  run.start({"--audio", "null", "--workers", std::to_string(kWorkers), "--sines", "50"},
+            {std::string("LD_PRELOAD=") + SYNTHFARM_SLOW_FSYNC_LIBRARY});
+  const auto pids = run.wait_for_workers(kWorkers);
+  ASSERT_EQ(pids.size(), static_cast<std::size_t>(kWorkers));
+  std::this_thread::sleep_for(300ms);
+  const std::string report = run.file("report.json");
+  run.send_command("report " + report);
+  std::this_thread::sleep_for(200ms);  // well inside the second the fsync takes
+  const auto detection = kill_worker_and_time_report(run, pids[1]);
+  EXPECT_LT(detection, 100ms) << "the issue allows 100 ms from the kill to the message";
+  std::printf("detection during a slow report: %lld ms\n",
+              static_cast<long long>(detection.count()));
+  EXPECT_TRUE(run.process().wait_for_stdout(std::regex("control: report written to " + report), 5s))
+      << run.process().stdout_text() << run.process().stderr_text();
   run.send_command("quit");
   run.expect_exit(0, pids);
 }

@@ -1,9 +1,12 @@
 // parse_cli (coordinator/cli_options.h): defaults, every rejected value, --help and --version.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <variant>
@@ -458,6 +461,19 @@ TEST(ParseFiniteNumber, TakesTheWholeTextOrNothing) {
   EXPECT_FALSE(parse_finite_number("nan"));
   EXPECT_FALSE(parse_finite_number("inf"));
   EXPECT_FALSE(parse_finite_number("1e999"));
+}
+
+// Issue 13 item 3: the default FIFO lives in a directory of the user's own, never straight in
+// /tmp, where another user could create the name first.
+TEST(DefaultControlPath, IsInThePrivateRuntimeDirectoryWithOrWithoutXdgRuntimeDir) {
+  const char* saved = std::getenv("XDG_RUNTIME_DIR");
+  const std::optional<std::string> old = saved ? std::optional<std::string>(saved) : std::nullopt;
+  setenv("XDG_RUNTIME_DIR", "/run/user/4242", 1);
+  EXPECT_EQ(default_control_path("studio"), "/run/user/4242/synthfarm/studio.control");
+  unsetenv("XDG_RUNTIME_DIR");
+  const std::string private_directory = "/tmp/synthfarm-" + std::to_string(geteuid());
+  EXPECT_EQ(default_control_path("studio"), private_directory + "/studio.control");
+  if (old) setenv("XDG_RUNTIME_DIR", old->c_str(), 1);
 }
 
 }  // namespace

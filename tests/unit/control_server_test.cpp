@@ -234,6 +234,13 @@ TEST_F(ControlServerTest, AReplyLongerThanTheFifoHoldsReachesAReaderWhole) {
     }
   });
   send("reply-to " + reply_path + " status\n");
+  // The rest goes out beside the control loop, as its reader makes room.
+  while (server_->pending_replies() > 0) {
+    std::vector<pollfd> room;
+    server_->add_poll_fds(room);
+    poll(room.data(), room.size(), 10'000);
+    server_->send_pending_replies(std::chrono::steady_clock::now());
+  }
   reader.join();
   EXPECT_EQ(received, body + "synthfarm-reply: ok\n");
   EXPECT_EQ(err_, "");
@@ -242,11 +249,39 @@ TEST_F(ControlServerTest, AReplyLongerThanTheFifoHoldsReachesAReaderWhole) {
 TEST_F(ControlServerTest, AReplyNobodyReadsIsCutShortAfterTheTimeoutAndSaidSo) {
   const std::string reply_path = make_reply_fifo();
   handler_.result = {true, std::string(200'000, 'a') + "\n", false};
-  send("reply-to " + reply_path + " status\n");  // waits kReplyTimeout for room, in vain
+  send("reply-to " + reply_path + " status\n");
+  // kReplyTimeout later, nobody has made room.
+  server_->send_pending_replies(std::chrono::steady_clock::now() + ControlServer::kReplyTimeout);
   EXPECT_NE(err_.find("synthfarm: control: the reply to " + reply_path + " was cut short after "),
             std::string::npos)
       << err_;
   EXPECT_NE(err_.find(" of 200021 bytes"), std::string::npos) << err_;
+}
+
+// Issue 13 item 9: a reader slower than its reply is long never holds up the control thread;
+// the reply waits beside the loop (today serve() waited up to 2 s here, per line).
+TEST_F(ControlServerTest, AReplyNobodyReadsYetDoesNotHoldUpServe) {
+  const std::string reply_path = make_reply_fifo();
+  handler_.result = {true, std::string(200'000, 'a') + "\n", false};
+  send("reply-to " + reply_path + " status\n");
+  EXPECT_EQ(err_, "") << "serve() waited for the reader until the reply was cut short";
+  EXPECT_EQ(server_->pending_replies(), 1u);
+  EXPECT_GT(reply().size(), 0u) << "what the reply FIFO holds goes out at once";
+  server_->send_pending_replies(std::chrono::steady_clock::now());
+  EXPECT_EQ(server_->pending_replies(), 1u) << "the reply was given up before its deadline";
+}
+
+// Issue 13 item 9: a flood of lines is answered a bounded number at a time, so the control
+// loop watches its workers, signals and output in between.
+TEST_F(ControlServerTest, AnswersAtMostABoundedNumberOfLinesPerServe) {
+  std::string lines;
+  for (std::size_t i = 0; i < ControlServer::kMaxLinesPerServe + 10; ++i) lines += "gain 0\n";
+  send(lines);
+  EXPECT_EQ(handler_.applied.size(), ControlServer::kMaxLinesPerServe);
+  EXPECT_TRUE(server_->has_unread_lines()) << "poll would not say that lines are left";
+  server_->serve();
+  EXPECT_EQ(handler_.applied.size(), ControlServer::kMaxLinesPerServe + 10);
+  EXPECT_FALSE(server_->has_unread_lines());
 }
 
 }  // namespace

@@ -490,7 +490,7 @@ TEST_F(MixerTimeline, AnExitedWorkerIsSilentAndNeverLate) {
 // Issue 13 item 8: a late worker that is stopped must not play stale audio. Today the fade-out
 // takes the ring's oldest frames, which are the ones it owes (late), instead of dropping them
 // first. Enable this test with the fix.
-TEST_F(MixerTimeline, DISABLED_StoppingALateWorkerDropsWhatItOwesBeforeTheFadeOut) {
+TEST_F(MixerTimeline, StoppingALateWorkerDropsWhatItOwesBeforeTheFadeOut) {
   start();
   const std::uint64_t t = timeline();
   deliver(0, kCall);

@@ -3,12 +3,15 @@
 // `reseed`): taken whole and once, never torn, never waited for.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -67,6 +70,22 @@ TEST(SegmentHeader, OfThisBuildPassesAndAnotherStagingOffsetOrVersionIsNamed) {
   header.staging_table_offset -= kCacheLineBytes;
   EXPECT_NE(check_segment_header(segment.header(), bytes - 8).find("mapped size"),
             std::string::npos);
+}
+
+TEST(Segment, IsCreatedReadableAndWritableByItsOwnerOnly) {
+  // Until the coordinator removes the name, anyone who may open /dev/shm/NAME may map the run's
+  // audio, pids and counters: the mode must shut every other user out from the first moment.
+  const std::string name = "synthfarm-segment-test-mode-" + std::to_string(getpid());
+  std::string error;
+  std::optional<Segment> segment = Segment::create(name, 1, 2, 1024, 1, error);
+  ASSERT_TRUE(segment) << error;
+  struct stat status {};
+  const int stat_result = ::stat(("/dev/shm/" + name).c_str(), &status);
+  const int stat_errno = errno;
+  EXPECT_TRUE(Segment::remove_name(name, error)) << error;
+  ASSERT_EQ(stat_result, 0) << std::strerror(stat_errno);
+  EXPECT_EQ(status.st_mode & 07777, 0600u) << "mode " << std::oct << (status.st_mode & 07777);
+  EXPECT_EQ(status.st_uid, ::geteuid());
 }
 
 TEST(Segment, CreateStartsEveryRenderTimeHistogramEmptyWithNoMinimumYet) {

@@ -34,7 +34,7 @@ StartupFacts live_facts() {
   facts.output_description = "JACK, 48000 Hz, 256 frames per buffer";
   facts.sample_rate_hz = 48000;
   facts.added_latency_frames = 512;
-  facts.control_fifo_path = "/run/user/1000/synthfarm-studio.control";
+  facts.control_fifo_path = "/run/user/1000/synthfarm/studio.control";
   facts.worker_pids = {101, 102};
   facts.groups = {{0, 2}, {2, 2}};
   return facts;
@@ -56,7 +56,7 @@ TEST(StartupReport, ALiveRunSaysWhatPlaysWhereAndHowToRepeatAndControlIt) {
                 "synthfarm: " +
                 describe_worker_memory(2, 0, 0) +
                 "\n"
-                "synthfarm: control FIFO /run/user/1000/synthfarm-studio.control (" +
+                "synthfarm: control FIFO /run/user/1000/synthfarm/studio.control (" +
                 kControlHelp +
                 "; or synthfarm ctl --name studio COMMAND)\n"
                 "synthfarm: worker 0 pid 101 plays oscillators 0-1\n"
