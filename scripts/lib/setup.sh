@@ -16,6 +16,7 @@ SYNTHFARM_BUILD_PACKAGES=(
 )
 SYNTHFARM_TEST_PACKAGES=(jackd2)              # a real JACK server (dummy backend) for tests
 SYNTHFARM_PLOT_PACKAGES=(gnuplot-nox)         # scripts/plot-scaling: PNG charts
+SYNTHFARM_FUZZ_PACKAGES=(clang libclang-rt-14-dev)  # scripts/fuzz: clang's libFuzzer, ASan, UBSan
 
 say() { printf '%s\n' "$*" >&2; }
 
