@@ -111,12 +111,12 @@ std::optional<Segment> Segment::attach_descriptor(int descriptor, const std::str
 
 std::optional<Segment> Segment::checked(bip::mapped_region region, std::uint64_t mapped_bytes,
                                         const std::string& name, std::string& error) {
-  const auto& header = *static_cast<const SegmentHeader*>(region.get_address());
-  const std::string mismatch = check_segment_header(header, mapped_bytes);
+  const std::string mismatch = check_mapped_segment(region.get_address(), mapped_bytes);
   if (!mismatch.empty()) {
     error = "shared memory segment " + name + ": " + mismatch;
     return std::nullopt;
   }
+  const auto& header = *static_cast<const SegmentHeader*>(region.get_address());
   const SegmentGeometry geometry = compute_segment_geometry(
       header.worker_count, header.channels, header.ring_frames, header.oscillator_total);
   return Segment(std::move(region), geometry);

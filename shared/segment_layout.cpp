@@ -61,6 +61,12 @@ std::string check_segment_header(const SegmentHeader& header, std::uint64_t mapp
            ", 'fill_target_frames' " + std::to_string(header.fill_target_frames) +
            " and 'ring_frames' " + std::to_string(header.ring_frames) + " are inconsistent";
   }
+  // Both tables hold one double per oscillator. A count the mapping cannot hold is refused
+  // before it is multiplied: 2^61 oscillators would wrap the tables' size to 0 bytes and pass.
+  if (header.oscillator_total > mapped_bytes / (2 * sizeof(double))) {
+    return "segment field 'oscillator_total' is " + std::to_string(header.oscillator_total) +
+           ", more than its " + std::to_string(mapped_bytes) + " mapped bytes can hold";
+  }
   const SegmentGeometry geometry = compute_segment_geometry(
       header.worker_count, header.channels, header.ring_frames, header.oscillator_total);
   if (header.segment_bytes != geometry.segment_bytes) {
@@ -76,6 +82,35 @@ std::string check_segment_header(const SegmentHeader& header, std::uint64_t mapp
   }
   if (mapped_bytes < geometry.segment_bytes) {
     return field_mismatch("mapped size", mapped_bytes, geometry.segment_bytes);
+  }
+  return {};
+}
+
+std::string check_mapped_segment(const void* mapped, std::uint64_t mapped_bytes) {
+  if (mapped_bytes < sizeof(SegmentHeader)) {
+    return "segment is " + std::to_string(mapped_bytes) + " bytes, smaller than its header";
+  }
+  const auto& header = *static_cast<const SegmentHeader*>(mapped);
+  std::string mismatch = check_segment_header(header, mapped_bytes);
+  if (!mismatch.empty()) return mismatch;
+  // The header passed: these offsets lie inside the mapping.
+  const SegmentGeometry geometry = compute_segment_geometry(
+      header.worker_count, header.channels, header.ring_frames, header.oscillator_total);
+  const auto* slots =
+      reinterpret_cast<const WorkerSlot*>(static_cast<const char*>(mapped) + geometry.slots_offset);
+  for (std::uint32_t w = 0; w < header.worker_count; ++w) {
+    const WorkerSlot& slot = slots[w];
+    const std::string which = "worker " + std::to_string(w) + "'s ";
+    const std::uint64_t ring_offset = geometry.rings_offset + w * geometry.ring_bytes;
+    if (slot.ring_offset != ring_offset) {
+      return which + field_mismatch("ring_offset", slot.ring_offset, ring_offset);
+    }
+    if (slot.first_oscillator > header.oscillator_total ||
+        slot.oscillator_count > header.oscillator_total - slot.first_oscillator) {
+      return which + "oscillators " + std::to_string(slot.first_oscillator) + " + " +
+             std::to_string(slot.oscillator_count) + " run past the segment's " +
+             std::to_string(header.oscillator_total);
+    }
   }
   return {};
 }

@@ -156,6 +156,13 @@ SegmentGeometry compute_segment_geometry(std::uint32_t worker_count, std::uint32
 // message naming the first field that differs.
 std::string check_segment_header(const SegmentHeader& header, std::uint64_t mapped_bytes);
 
+// Thread: any. Pure: reads `mapped` only. The check a worker makes on attach, over the memory
+// it mapped (`mapped_bytes` bytes from `mapped`, aligned for SegmentHeader): the header, then
+// every worker's slot: its ring where the geometry puts it and its group of oscillators inside
+// the frequency table. A segment it accepts is one whose every offset and count the worker
+// uses stays inside the mapping. Returns an empty string, or what is wrong.
+std::string check_mapped_segment(const void* mapped, std::uint64_t mapped_bytes);
+
 inline bool is_power_of_two(std::uint64_t value) {
   return value && !(value & (value - 1));
 }

@@ -16,7 +16,8 @@ struct WorkerArguments {
   pid_t coordinator_pid = 0;  // the worker leaves when its parent is no longer this process
 };
 
-// Pure: returns the arguments, or a message for stderr.
+// Thread: main, at start-up. Pure: returns the arguments, or a message for stderr. Each option
+// once, as `--option VALUE` or `--option=VALUE`; numbers in decimal digits only.
 std::variant<WorkerArguments, std::string> parse_worker_arguments(int argc,
                                                                   const char* const argv[]);
 

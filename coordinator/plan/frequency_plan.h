@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace synthfarm {
@@ -27,5 +28,13 @@ std::vector<double> draw_frequencies_hz(std::uint64_t seed, std::uint64_t count,
 // else that is not a whole finite number is an error naming the file and line. May block
 // (file I/O). Returns nullopt and sets `error` on failure.
 std::optional<std::vector<double>> read_frequency_file(const std::string& path, std::string& error);
+
+// Thread: any. Pure: the parsing half of read_frequency_file, over the file's whole text (split
+// at '\n'; a last line without one counts). `source` names the file in messages. A bad line is
+// quoted in the message cut to 80 bytes with anything unprintable as '?': the file may hold
+// anything, and the message goes to a terminal.
+std::optional<std::vector<double>> parse_frequency_text(std::string_view text,
+                                                        std::string_view source,
+                                                        std::string& error);
 
 }  // namespace synthfarm

@@ -22,6 +22,7 @@ SYNTHFARM_PACKAGING_PACKAGES=(dpkg-dev file)  # scripts/package: CPack runs dpkg
 SYNTHFARM_BUILD_PACKAGES+=(liblo-dev)                  # OSC control: liblo's message codec
 SYNTHFARM_TEST_PACKAGES+=(python3-liblo liblo-tools)   # real OSC clients for tests/process
 SYNTHFARM_TEST_PACKAGES+=(man-db lintian "${SYNTHFARM_PACKAGING_PACKAGES[@]}")  # tests/package
+SYNTHFARM_FUZZ_PACKAGES=(clang libclang-rt-14-dev)  # scripts/fuzz: clang's libFuzzer, ASan, UBSan
 
 say() { printf '%s\n' "$*" >&2; }
 
