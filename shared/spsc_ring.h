@@ -96,6 +96,7 @@ class SpscRing {
 
  private:
   void copy_in(std::uint64_t write, const float* interleaved, std::uint32_t frame_count) noexcept {
+    if (frame_count == 0) return;  // memcpy's source may not be null even for 0 bytes
     const std::uint32_t start = static_cast<std::uint32_t>(write & (capacity_frames_ - 1));
     const std::uint32_t first = std::min(frame_count, capacity_frames_ - start);
     std::memcpy(frames_ + std::size_t{start} * channels_, interleaved,

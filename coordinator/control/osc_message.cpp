@@ -1,5 +1,7 @@
 #include "coordinator/control/osc_message.h"
 
+#include <cstring>
+
 #include <lo/lo_lowlevel.h>
 
 #include <memory>
@@ -35,23 +37,38 @@ std::optional<OscMessage> decode_osc_message(const void* data, std::size_t size)
   for (int k = 0; k < count; ++k) {
     OscArgument argument;
     argument.type = types[k];
-    const lo_arg& value = *values[k];
+    // liblo's argument pointers are only 4-byte aligned (OSC's own alignment), and lo_arg is a
+    // union with 8-byte members: reading through it is undefined (UBSan reports it). Copy the
+    // bytes out instead.
+    const auto* bytes = reinterpret_cast<const char*>(values[k]);
     switch (argument.type) {
-      case 'i':
-        argument.integer = value.i;
+      case 'i': {
+        std::int32_t v = 0;
+        std::memcpy(&v, bytes, sizeof v);
+        argument.integer = v;
         break;
-      case 'h':
-        argument.integer = value.h;
+      }
+      case 'h': {
+        std::int64_t v = 0;
+        std::memcpy(&v, bytes, sizeof v);
+        argument.integer = v;
         break;
-      case 'f':
-        argument.real = value.f;
+      }
+      case 'f': {
+        float v = 0;
+        std::memcpy(&v, bytes, sizeof v);
+        argument.real = v;
         break;
-      case 'd':
-        argument.real = value.d;
+      }
+      case 'd': {
+        double v = 0;
+        std::memcpy(&v, bytes, sizeof v);
+        argument.real = v;
         break;
+      }
       case 's':
       case 'S':
-        argument.text = &value.s;
+        argument.text = bytes;  // NUL-terminated within the message (liblo validated it)
         break;
       default:
         break;

@@ -48,6 +48,9 @@ class ControlServerTest : public ::testing::Test {
                                [this](const std::string& text) { err_ += text; }});
   }
   void TearDown() override {
+    // First: the server's destructor still speaks through the console into out_ and err_,
+    // which members declared after it would already have destroyed (LeakSanitizer saw it).
+    server_.reset();
     if (reply_fd_ >= 0) close(reply_fd_);
   }
 
