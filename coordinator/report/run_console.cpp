@@ -7,6 +7,14 @@ void RunConsole::hide_terminal_status() {
   terminal_.reset();
 }
 
+void RunConsole::command_result(const CommandResult& result) {
+  if (result.ok) {
+    out(result.text);
+  } else {
+    err("synthfarm: " + result.text);
+  }
+}
+
 void RunConsole::print(std::FILE* stream, const std::string& text) {
   if (terminal_) terminal_->clear();
   std::fputs(text.c_str(), stream);

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "coordinator/control/command_handler.h"
 #include "coordinator/report/live_status.h"
 
 namespace synthfarm {
@@ -29,6 +30,10 @@ class RunConsole {
   void err(const std::string& text) { print(stderr, text); }
   // Thread: control. "synthfarm: <message>" on stderr.
   void error(const std::string& message) { err("synthfarm: " + message + "\n"); }
+  // Thread: control. A command's outcome that came later (a report written in the background),
+  // as the control server prints one: its text on stdout when it succeeded, on stderr after
+  // "synthfarm: " when not.
+  void command_result(const CommandResult& result);
 
   // Thread: control. When a status is shown and kRedrawInterval has passed since the last
   // redraw, calls `draw` with it (so a caller reads its counters only then).
