@@ -1,21 +1,18 @@
 #include "coordinator/run_ending.h"
 
+#include "coordinator/report/fade_out_text.h"
 #include "coordinator/report/run_report.h"
 #include "coordinator/report/status_text.h"
 
 namespace synthfarm {
 
 void print_fade_out(RunConsole& console, const RunOutput::FadeOut& fade) {
-  const std::string after = std::to_string(fade.buffers_after_fade);
-  if (fade.interrupted) {
-    console.out("synthfarm: fade-out cut short by a second signal\n");
-  } else if (fade.faded && fade.buffers_after_fade >= RunOutput::kBuffersAfterFadeOut) {
-    console.out("synthfarm: faded out; the output played " + after + " buffers after the fade\n");
+  const ConsoleLine line = format_fade_out(fade.faded, fade.buffers_after_fade, fade.interrupted,
+                                           RunOutput::kBuffersAfterFadeOut);
+  if (line.to_stderr) {
+    console.err(line.text);
   } else {
-    console.error("the output stopped before the fade-out was played (" +
-                  std::string(fade.faded ? "it asked for only " + after + " buffers after it"
-                                         : "the fade was not computed") +
-                  "); the end may click");
+    console.out(line.text);
   }
 }
 
