@@ -65,6 +65,8 @@ class ControlLoop {
   End run();
 
  private:
+  // Thread: control, all of them; each allocates at most a line or a poll set, none blocks but
+  // wait() (in poll, at most kTickMs).
   struct Readable;  // what one poll found, by source
 
   bool offline() const noexcept { return sources_.output.offline(); }
