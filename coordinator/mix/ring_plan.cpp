@@ -14,7 +14,8 @@ std::uint32_t next_power_of_two(std::uint32_t value) {
 }  // namespace
 
 RingPlan plan_rings(std::uint32_t block_frames, bool offline) {
-  const std::uint32_t ring = next_power_of_two(std::max(8192u, 4 * block_frames));
+  const std::uint32_t ring =
+      next_power_of_two(std::max(offline ? 32768u : 8192u, 4 * block_frames));
   return {ring, offline ? ring : 2 * block_frames};
 }
 

@@ -13,7 +13,9 @@ struct RingPlan {
 
 // Real time: 2 device buffers ahead (synthfarm's added latency), in a ring far larger than that
 // (at least 8192 frames) so that a worker that fell behind can deliver its owed frames, which
-// the mixer drops, many blocks per callback. Offline: as far ahead as the ring allows.
+// the mixer drops, many blocks per callback. Offline: as far ahead as the ring allows, in a ring
+// of at least 32768 frames, so that the file thread moves half of it (64 blocks of 256) per wake
+// and each worker is woken about once per half ring rather than once per block.
 RingPlan plan_rings(std::uint32_t block_frames, bool offline);
 
 }  // namespace synthfarm

@@ -45,6 +45,8 @@ class OfflineRender {
       : path_(std::move(path)), file_(file), channels_(channels), done_fd_(done_fd) {}
   void run(Mixer& mixer, const Segment& segment, std::uint64_t total_frames,
            std::uint32_t block_frames);
+  // Frames mixed and written per wake: half the frames a worker renders ahead, in whole blocks.
+  static std::uint32_t burst_frames(const Segment& segment, std::uint32_t block_frames);
   bool wait_for_workers(Mixer& mixer, const Segment& segment, std::uint32_t frames);
   // Sets error_ and returns true if `worker` has exited (the control thread marks it).
   bool worker_died(const Segment& segment, std::uint32_t worker);

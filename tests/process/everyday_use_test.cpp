@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -24,6 +25,7 @@
 
 #include "coordinator/plan/frequency_plan.h"
 #include "tests/support/child_process.h"
+#include "tests/support/machine_stall.h"
 #include "tests/support/synthfarm_run.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wav_file.h"
@@ -33,6 +35,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::ChildProcess;
+using testing::MachineStall;
+using testing::RunQueueWait;
 using testing::SynthfarmRun;
 using testing::TempDir;
 using testing::Wav;
@@ -67,6 +71,58 @@ std::uint64_t frames_not_played_as_rendered(const std::string& stdout_text) {
   }
   return total;
 }
+
+// A live run is compared with an offline render only when it played every frame as rendered.
+// While the run plays, its threads' wait for a CPU is sampled (every 20 ms, until its processes
+// are gone: the kernel forgets a process's wait when it exits). A run with late frames is
+// excused (and repeated by retry_while_machine_stalled) only when that wait was at least a
+// buffer's time: a worker or the clock late on a machine that gave them their CPUs is a
+// defect, and fails.
+class LateFramesCheck {
+ public:
+  // Thread: the test, once the run's workers are known.
+  LateFramesCheck(SynthfarmRun& run, const std::vector<pid_t>& workers)
+      : run_(run), pids_(workers) {
+    pids_.push_back(run.process().pid());
+    sampler_ = std::thread([this] {
+      while (!done_.load()) {
+        const auto waited = RunQueueWait::over_whole_life(pids_).since_start();
+        if (waited > waited_.load()) waited_.store(waited);
+        std::this_thread::sleep_for(20ms);
+      }
+    });
+  }
+  ~LateFramesCheck() { stop(); }
+  LateFramesCheck(const LateFramesCheck&) = delete;
+  LateFramesCheck& operator=(const LateFramesCheck&) = delete;
+
+  // Thread: the test, after the run exited. True when the run may be compared.
+  bool played_as_rendered(MachineStall& stall) {
+    stop();
+    const std::uint64_t late = frames_not_played_as_rendered(run_.process().stdout_text());
+    if (late == 0) return true;
+    const testing::Frozen<RunQueueWait> waited{waited_.load()};
+    const bool excused =
+        testing::excused_by(waited, testing::kOnePeriod,
+                            std::to_string(late) + " frames not played as rendered", stall);
+    EXPECT_TRUE(excused) << late << " frames were not played as rendered, and the run's threads "
+                         << "waited only " << testing::in_ms(waited.measured)
+                         << " ms for a CPU: a worker or the clock was late by itself";
+    return false;
+  }
+
+ private:
+  void stop() {
+    done_.store(true);
+    if (sampler_.joinable()) sampler_.join();
+  }
+
+  SynthfarmRun& run_;
+  std::vector<pid_t> pids_;
+  std::atomic<std::chrono::nanoseconds> waited_{std::chrono::nanoseconds(0)};
+  std::atomic<bool> done_{false};
+  std::thread sampler_;
+};
 
 // Largest |x[n] - x[n-1]| over frames [begin, end) of one channel.
 float largest_step(const Wav& wav, std::uint64_t begin, std::uint64_t end, std::uint32_t channel) {
@@ -104,14 +160,15 @@ Wav offline_reference(const std::string& name, std::vector<std::string> work,
 // A live run on the null clock plays exactly what an offline render of the same seed writes, as
 // long as no worker was late (a late worker is played as silence, as it should be). The
 // recording must hold that, sample for sample. A loaded machine can make a worker late, so a
-// run with underruns is repeated (at most three times) rather than compared.
+// run with underruns while its threads measurably waited for a CPU is repeated (at most three
+// times) rather than compared (LateFramesCheck).
 TEST(Recording, HoldsExactlyWhatAnOfflineRenderOfTheSameSeedWrites) {
   const std::vector<std::string> work{"--workers", "2",    "--sines",  "40",
                                       "--seed",    "4242", "--kernel", "exact"};
   const Wav reference = offline_reference("rec-offline", work, "1");
   ASSERT_EQ(reference.frames, 48000u);
 
-  for (int attempt = 1; attempt <= 3; ++attempt) {
+  testing::retry_while_machine_stalled(3, [&](MachineStall& stall) {
     SynthfarmRun live("rec-live");
     const std::string recorded = live.file("live.wav");
     std::vector<std::string> live_arguments = work;
@@ -119,16 +176,14 @@ TEST(Recording, HoldsExactlyWhatAnOfflineRenderOfTheSameSeedWrites) {
                           {"--audio", "null", "--record", recorded, "--duration", "1"});
     live.start(live_arguments);
     const auto workers = live.wait_for_workers(2);
+    LateFramesCheck late_frames(live, workers);
     live.expect_exit(0, workers);
     const std::string out = live.process().stdout_text();
     const auto line = live.process().wait_for_stdout(
         std::regex("recorded ([0-9]+) frames .* ([0-9]+) frames dropped"), 1s);
     ASSERT_TRUE(line) << out;
     EXPECT_EQ((*line)[2], "0") << "frames dropped";
-    if (frames_not_played_as_rendered(out) > 0) {
-      std::cerr << "attempt " << attempt << ": a worker or the clock was late; running again\n";
-      continue;
-    }
+    if (!late_frames.played_as_rendered(stall)) return;
     const Wav recording = read_wav_or_fail(recorded);
     EXPECT_EQ(std::to_string(recording.frames), (*line)[1]) << "the file holds what it says";
     EXPECT_EQ(recording.channels, reference.channels);
@@ -142,9 +197,7 @@ TEST(Recording, HoldsExactlyWhatAnOfflineRenderOfTheSameSeedWrites) {
       if (recording.samples[i] != reference.samples[i]) ++differing;
     }
     EXPECT_EQ(differing, 0u) << "samples that differ from the offline render";
-    return;
-  }
-  FAIL() << "three live runs in a row had late workers; the machine is too busy to compare";
+  });
 }
 
 TEST(Recording, IsAValidWavEvenWhenTheCoordinatorIsKilled) {
@@ -343,13 +396,14 @@ TEST(ParameterChanges, GainHalvesTheOutputExactlyAndMulZeroSilencesItWithoutACli
   const std::vector<std::string> work{"--workers", "2", "--sines", "20", "--seed", "3"};
   const Wav reference = offline_reference("set-offline", work, "4");
 
-  for (int attempt = 1; attempt <= 3; ++attempt) {
+  testing::retry_while_machine_stalled(3, [&](MachineStall& stall) {
     SynthfarmRun run("set-mul");
     const std::string recorded = run.file("set.wav");
     std::vector<std::string> live_arguments = work;
     live_arguments.insert(live_arguments.end(), {"--audio", "null", "--record", recorded});
     run.start(live_arguments);
     const auto workers = run.wait_for_workers(2);
+    LateFramesCheck late_frames(run, workers);
     std::this_thread::sleep_for(400ms);
     run.send_command("gain -6.0206");
     ASSERT_TRUE(run.process().wait_for_stdout(std::regex("control: gain -6.0206 dB"), 5s));
@@ -359,10 +413,7 @@ TEST(ParameterChanges, GainHalvesTheOutputExactlyAndMulZeroSilencesItWithoutACli
     std::this_thread::sleep_for(400ms);
     run.send_command("quit");
     run.expect_exit(0, workers);
-    if (frames_not_played_as_rendered(run.process().stdout_text()) > 0) {
-      std::cerr << "attempt " << attempt << ": a worker or the clock was late; running again\n";
-      continue;
-    }
+    if (!late_frames.played_as_rendered(stall)) return;
     const Wav wav = read_wav_or_fail(recorded);
     ASSERT_GT(wav.frames, 48000u);
     ASSERT_LT(wav.frames, reference.frames) << "the run took longer than the reference";
@@ -388,53 +439,55 @@ TEST(ParameterChanges, GainHalvesTheOutputExactlyAndMulZeroSilencesItWithoutACli
     // change.
     const float own = largest_step(wav, 4800, gain_starts, 0);
     EXPECT_LE(largest_step(wav, gain_starts, wav.frames, 0), own * 1.05f);
-    return;
-  }
-  FAIL() << "three live runs in a row had late workers; the machine is too busy to compare";
+  });
 }
 
 TEST(ParameterChanges, ReseedMovesAnOscillatorToTheNewSeedsFrequency) {
-  SynthfarmRun run("reseed");
-  const std::string recorded = run.file("reseed.wav");
-  // One oscillator on one channel, so the signal's frequency is that oscillator's.
-  run.start({"--audio", "null", "--workers", "1", "--sines", "1", "--channels", "1", "--seed", "1",
-             "--feedback", "0", "--record", recorded, "--report", run.file("reseed.json")});
-  const auto workers = run.wait_for_workers(1);
-  std::this_thread::sleep_for(500ms);
-  run.send_command("reseed all 2");
-  ASSERT_TRUE(run.process().wait_for_stdout(std::regex("control: reseed all 2"), 5s));
-  std::this_thread::sleep_for(500ms);
-  run.send_command("quit");
-  run.expect_exit(0, workers);
-  // The report says the start seed no longer describes what played last.
-  const nlohmann::json report = read_json(run.file("reseed.json"));
-  ASSERT_EQ(report.at("reseeds").size(), 1u);
-  EXPECT_EQ(report.at("reseeds")[0].at("seed"), 2);
-  EXPECT_EQ(report.at("reseeds")[0].at("workers"), "all");
-  EXPECT_GT(report.at("reseeds")[0].at("at_seconds").get<double>(), 0.1);
-  const Wav wav = read_wav_or_fail(recorded);
-  const double before_hz = draw_frequencies_hz(1, 1, 400.0, 800.0)[0];
-  const double after_hz = draw_frequencies_hz(2, 1, 400.0, 800.0)[0];
-  ASSERT_GT(std::fabs(before_hz - after_hz), 20.0) << "the seeds must give distinct frequencies";
-  // Frequency from upward zero crossings over 0.3 s: within 1 % (a crossing's timing is off by
-  // at most one sample in 14,400).
-  const auto measured_hz = [&](std::uint64_t begin) {
-    std::uint64_t first = 0, last = 0, crossings = 0;
-    for (std::uint64_t n = begin + 1; n < begin + 14400; ++n) {
-      if (wav.at(n - 1, 0) < 0.0f && wav.at(n, 0) >= 0.0f) {
-        if (crossings++ == 0) first = n;
-        last = n;
+  testing::retry_while_machine_stalled(3, [&](MachineStall& stall) {
+    SynthfarmRun run("reseed");
+    const std::string recorded = run.file("reseed.wav");
+    // One oscillator on one channel, so the signal's frequency is that oscillator's.
+    run.start({"--audio", "null", "--workers", "1", "--sines", "1", "--channels", "1", "--seed",
+               "1", "--feedback", "0", "--record", recorded, "--report", run.file("reseed.json")});
+    const auto workers = run.wait_for_workers(1);
+    LateFramesCheck late_frames(run, workers);  // a late worker's silence is a jump too
+    std::this_thread::sleep_for(500ms);
+    run.send_command("reseed all 2");
+    ASSERT_TRUE(run.process().wait_for_stdout(std::regex("control: reseed all 2"), 5s));
+    std::this_thread::sleep_for(500ms);
+    run.send_command("quit");
+    run.expect_exit(0, workers);
+    // The report says the start seed no longer describes what played last.
+    const nlohmann::json report = read_json(run.file("reseed.json"));
+    ASSERT_EQ(report.at("reseeds").size(), 1u);
+    EXPECT_EQ(report.at("reseeds")[0].at("seed"), 2);
+    EXPECT_EQ(report.at("reseeds")[0].at("workers"), "all");
+    EXPECT_GT(report.at("reseeds")[0].at("at_seconds").get<double>(), 0.1);
+    if (!late_frames.played_as_rendered(stall)) return;
+    const Wav wav = read_wav_or_fail(recorded);
+    const double before_hz = draw_frequencies_hz(1, 1, 400.0, 800.0)[0];
+    const double after_hz = draw_frequencies_hz(2, 1, 400.0, 800.0)[0];
+    ASSERT_GT(std::fabs(before_hz - after_hz), 20.0) << "the seeds must give distinct frequencies";
+    // Frequency from upward zero crossings over 0.3 s: within 1 % (a crossing's timing is off by
+    // at most one sample in 14,400).
+    const auto measured_hz = [&](std::uint64_t begin) {
+      std::uint64_t first = 0, last = 0, crossings = 0;
+      for (std::uint64_t n = begin + 1; n < begin + 14400; ++n) {
+        if (wav.at(n - 1, 0) < 0.0f && wav.at(n, 0) >= 0.0f) {
+          if (crossings++ == 0) first = n;
+          last = n;
+        }
       }
-    }
-    return crossings > 1
-               ? 48000.0 * static_cast<double>(crossings - 1) / static_cast<double>(last - first)
-               : 0.0;
-  };
-  EXPECT_NEAR(measured_hz(4800), before_hz, before_hz / 100);
-  EXPECT_NEAR(measured_hz(wav.frames - 4800 - 14400), after_hz, after_hz / 100);
-  const float own = largest_step(wav, 4800, 19200, 0);
-  EXPECT_LE(largest_step(wav, 19200, wav.frames - 480, 0), own * 2.0f)
-      << "a frequency change keeps the phase: no jump";
+      return crossings > 1
+                 ? 48000.0 * static_cast<double>(crossings - 1) / static_cast<double>(last - first)
+                 : 0.0;
+    };
+    EXPECT_NEAR(measured_hz(4800), before_hz, before_hz / 100);
+    EXPECT_NEAR(measured_hz(wav.frames - 4800 - 14400), after_hz, after_hz / 100);
+    const float own = largest_step(wav, 4800, 19200, 0);
+    EXPECT_LE(largest_step(wav, 19200, wav.frames - 480, 0), own * 2.0f)
+        << "a frequency change keeps the phase: no jump";
+  });
 }
 
 TEST(ParameterChanges, BadValuesAreRefusedAndChangeNothing) {

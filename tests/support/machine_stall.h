@@ -1,0 +1,179 @@
+#pragma once
+// Timing facts under a busy machine, without blind retries (docs/TESTING.md, "Timing facts").
+//
+// A process test that asserts a timing fact (no underrun for a healthy worker, a dead worker
+// named within 100 ms, an exit within 2 s, the callback rate) runs on 2 cores that the rest of
+// the machine shares. When the fact does not hold, the test asks the kernel how long the
+// threads that had to act were runnable but waiting for a CPU (their run-queue wait,
+// /proc/PID/task/TID/schedstat; for processes already gone, the machine's CPU pressure,
+// /proc/pressure/cpu). Only when that wait covers the miss is the attempt excused and
+// run again; a miss the wait does not cover is the product's and fails at once. An attempt is
+// repeated at most `attempts` times, and a test whose every attempt was excused fails too: a
+// test passes only on an attempt where its facts held.
+//
+// Header-only: it uses GoogleTest's assertions.
+
+#include <gtest/gtest.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace synthfarm::testing {
+
+// Run-queue wait so far of every live thread of `pid`, by thread id (nanoseconds; the second
+// field of schedstat). Empty when the process is gone.
+inline std::map<pid_t, std::uint64_t> run_queue_wait_by_thread(pid_t pid) {
+  std::map<pid_t, std::uint64_t> waits;
+  std::error_code error;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
+    std::ifstream schedstat(task.path() / "schedstat");
+    std::uint64_t on_cpu_ns = 0, waiting_ns = 0;
+    if (schedstat >> on_cpu_ns >> waiting_ns) {
+      waits[static_cast<pid_t>(std::stol(task.path().filename().string()))] = waiting_ns;
+    }
+  }
+  return waits;
+}
+
+// How long the threads of some processes waited for a CPU from construction to now, in all.
+// Pass the test's own pid too when the test's threads take part in the timing (they read the
+// child's output and stamp the time).
+// A thread that started since counts from 0; one that ended since counts what it had at the
+// start (its later wait is lost, which only makes the excuse smaller).
+class RunQueueWait {
+ public:
+  static constexpr const char* kWhat = "the threads that had to act waited";
+  explicit RunQueueWait(std::vector<pid_t> pids) : pids_(std::move(pids)) {
+    for (pid_t pid : pids_) start_[pid] = run_queue_wait_by_thread(pid);
+  }
+  // Counts from each thread's start instead: for a fact about the whole run (its underruns).
+  static RunQueueWait over_whole_life(std::vector<pid_t> pids) {
+    RunQueueWait wait(std::move(pids));
+    for (auto& [pid, threads] : wait.start_) threads.clear();
+    return wait;
+  }
+
+  std::chrono::nanoseconds since_start() const {
+    std::uint64_t total = 0;
+    for (pid_t pid : pids_) {
+      const auto& before = start_.at(pid);
+      for (const auto& [thread, waited] : run_queue_wait_by_thread(pid)) {
+        const auto earlier = before.find(thread);
+        const std::uint64_t from = earlier == before.end() ? 0 : earlier->second;
+        if (waited > from) total += waited - from;
+      }
+    }
+    return std::chrono::nanoseconds(total);
+  }
+
+ private:
+  std::vector<pid_t> pids_;
+  std::map<pid_t, std::map<pid_t, std::uint64_t>> start_;
+};
+
+// The least delay that can make a healthy worker late: one buffer of the default 256 frames at
+// 48 kHz (a punctual worker is 1 to 2 buffers ahead, and renders a block in far less).
+inline constexpr std::chrono::microseconds kOnePeriod{256 * 1'000'000 / 48'000};
+
+// What an attempt measured when it excused a fact that did not hold.
+struct MachineStall {
+  bool excused = false;
+  std::string why;
+};
+
+inline double in_ms(std::chrono::nanoseconds duration) {
+  return std::chrono::duration<double, std::milli>(duration).count();
+}
+
+// The machine's own account of CPU contention, for facts whose processes are gone when they are
+// judged (an exit time): the wall time during which some runnable task on the machine had no
+// CPU (/proc/pressure/cpu, "some"). Zero where the kernel has no pressure information.
+class CpuPressure {
+ public:
+  static constexpr const char* kWhat = "some task on the machine waited";
+  CpuPressure() : start_us_(some_total_us()) {}
+  std::chrono::nanoseconds since_start() const {
+    return std::chrono::microseconds(some_total_us() - start_us_);
+  }
+
+ private:
+  static std::uint64_t some_total_us() {
+    std::ifstream pressure("/proc/pressure/cpu");
+    std::string word;
+    while (pressure >> word) {
+      if (word.rfind("total=", 0) == 0) return std::stoull(word.substr(6));  // the "some" line
+    }
+    return 0;
+  }
+  std::uint64_t start_us_;
+};
+
+// A measurement read when its interval ended, judged later by excused_by.
+template <typename Meter>
+struct Frozen {
+  static constexpr const char* kWhat = Meter::kWhat;
+  std::chrono::nanoseconds measured;
+  std::chrono::nanoseconds since_start() const { return measured; }
+};
+
+// Thread: the test. For a timing fact that did not hold (`fact` says which, with the number):
+// returns true, and records why in `stall`, when `meter` (a RunQueueWait of the threads that had
+// to act, or a CpuPressure) measured at least `missed_by`, the amount by which the fact was
+// missed; the caller then skips that assertion. Returns false when the measurement does not
+// cover the miss: the caller asserts the fact, which fails.
+template <typename Meter>
+bool excused_by(const Meter& meter, std::chrono::nanoseconds missed_by, const std::string& fact,
+                MachineStall& stall) {
+  const std::chrono::nanoseconds waited = meter.since_start();
+  if (waited < missed_by || waited.count() == 0) return false;
+  char numbers[200];
+  std::snprintf(numbers, sizeof numbers, " (missed by %.1f ms while %s %.1f ms for a CPU)",
+                in_ms(missed_by), Meter::kWhat, in_ms(waited));
+  stall.excused = true;
+  stall.why += (stall.why.empty() ? "" : "; ") + fact + numbers;
+  return true;
+}
+
+// Thread: the test. Expects `elapsed` (what `what` took) under `limit`, unless `meter` covers
+// the excess (excused_by).
+template <typename Meter>
+void expect_within(std::chrono::nanoseconds elapsed, std::chrono::nanoseconds limit,
+                   const Meter& meter, const std::string& what, MachineStall& stall) {
+  char took[64];
+  std::snprintf(took, sizeof took, " took %.1f ms", in_ms(elapsed));
+  const bool excused = elapsed >= limit && excused_by(meter, elapsed - limit, what + took, stall);
+  if (!excused) {
+    EXPECT_LT(elapsed, limit) << what << took << ", over the limit of " << in_ms(limit) << " ms";
+  }
+}
+
+// Runs `attempt(MachineStall&)` until one is not excused, at most `attempts` times. An attempt
+// with a failure ends the test's attempts (its failure stands); one excused every time fails.
+inline constexpr int kTimingAttempts = 3;  // how often the process tests judge a timing fact
+
+template <typename Attempt>
+void retry_while_machine_stalled(int attempts, Attempt&& attempt) {
+  std::string last_why;
+  for (int n = 1; n <= attempts; ++n) {
+    MachineStall stall;
+    attempt(stall);
+    if (::testing::Test::HasFailure() || !stall.excused) return;
+    last_why = stall.why;
+    std::fprintf(stderr, "[ machine stalled ] attempt %d of %d: %s; running again\n", n, attempts,
+                 last_why.c_str());
+  }
+  ADD_FAILURE() << attempts << " attempts in a row missed a timing fact while the machine "
+                << "withheld the CPU; too busy to judge. Last: " << last_why;
+}
+
+}  // namespace synthfarm::testing
