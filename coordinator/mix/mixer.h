@@ -52,6 +52,8 @@ class Mixer {
   // once instead of waking every sleeping worker itself (worker_waker.h says why). Without one
   // (offline, tests) the mixer wakes the workers directly.
   void set_waker(WorkerWaker* waker) noexcept { waker_ = waker; }
+  // Thread: control. The waker set, or nullptr (offline, or before set_waker).
+  const WorkerWaker* waker() const noexcept { return waker_; }
 
   // Thread: control. The thread that has been calling mix() (the device's callback thread, the
   // null clock or the file thread), once it has called it; for reporting its scheduling policy
@@ -83,6 +85,9 @@ class Mixer {
   };
 
   void mix_worker(std::uint32_t index, float* out, std::uint32_t frames) noexcept;
+  // Thread: the output. RT-safe live (a flag for the waker, no syscall); offline a futex wake
+  // from the file thread. For a worker whose grant just changed (`play`, `stop`).
+  void wake_worker(WorkerSlot& slot) noexcept;
   // Skips the late frames the worker owes, as far as `available` (what the caller has seen in
   // the ring) reaches, and counts them as discarded. Returns how many it skipped.
   static std::uint64_t drop_owed_frames(WorkerSlot& slot, WorkerMix& worker, SpscRing& ring,

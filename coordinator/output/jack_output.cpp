@@ -2,6 +2,7 @@
 #include "coordinator/output/jack_output.h"
 
 #include <jack/jack.h>
+#include <jack/thread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -139,6 +140,12 @@ class JackOutput final : public AudioOutput {
     }
     close_client();
     if (server_lost()) remove_orphaned_semaphore();
+  }
+
+  std::optional<int> audio_thread_priority() const override {
+    if (!jack_is_realtime(client_)) return std::nullopt;
+    const int priority = jack_client_real_time_priority(client_);
+    return priority > 0 ? std::optional<int>(priority) : std::nullopt;
   }
 
   std::string failure() const override {

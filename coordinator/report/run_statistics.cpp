@@ -1,6 +1,10 @@
 #include "coordinator/report/run_statistics.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include "coordinator/mix/mixer.h"
+#include "coordinator/mix/worker_waker.h"
 #include "shared/segment.h"
 
 namespace synthfarm {
@@ -36,8 +40,30 @@ RunStatistics collect_statistics(const Mixer& mixer, const Segment& segment,
     worker.late_blocks = slot.late_blocks.load(std::memory_order_relaxed);
     worker.discarded_frames = slot.discarded_frames.load(std::memory_order_relaxed);
     worker.render_time = DurationSummary::read(slot.render_time);
+    worker.scheduling = worker_scheduling(segment, w);
   }
+  if (const auto thread = mixer.output_thread()) {
+    sched_param parameters{};
+    if (pthread_getschedparam(*thread, &run.audio_thread.policy, &parameters) == 0) {
+      run.audio_thread.priority = parameters.sched_priority;
+    }
+  }
+  if (mixer.waker() != nullptr) run.waker = mixer.waker()->scheduling();
+  run.realtime_throttle_share = read_realtime_throttle_share();
   return run;
+}
+
+bool WorkerStatistics::realtime() const noexcept {
+  return scheduling.policy == SCHED_FIFO || scheduling.policy == SCHED_RR;
+}
+
+bool RunStatistics::near_realtime_throttling(const WorkerStatistics& worker,
+                                             const DurationSummary& render) const noexcept {
+  if (render.count == 0) return false;
+  // Render time per block over the period: the share of its CPU the worker takes, as the
+  // blocks come one per period.
+  return synthfarm::near_realtime_throttling(worker.realtime(), render.mean_ns() / period_ns(),
+                                             realtime_throttle_share);
 }
 
 }  // namespace synthfarm
