@@ -137,7 +137,8 @@ void CoordinatorRun::print_startup_report() {
   facts.groups = groups_;
   if (waker_) {
     const std::optional<int> audio = output_->audio_thread_priority();
-    facts.audio_thread_priority = audio ? "SCHED_FIFO " + std::to_string(*audio) : "not real-time";
+    facts.audio_thread_priority =
+        audio ? "asks SCHED_FIFO " + std::to_string(*audio) : std::string("not real-time");
     facts.not_realtime_reason = realtime_.reason;
     facts.waker_scheduling = describe_applied_scheduling(waker_->scheduling());
     facts.worker_scheduling = describe_worker_scheduling(*segment_);
@@ -285,6 +286,7 @@ void CoordinatorRun::report_output_thread_once() {
   const auto thread = mixer_->output_thread();
   if (!thread) return;
   output_thread_reported_ = true;
+  mixer_->output_scheduling();  // kept for status and the report, while the thread lives
   facts_.realtime_scheduling = describe_thread_scheduling(*thread);
   console_.out("synthfarm: audio thread: " + facts_.realtime_scheduling + "\n");
 }

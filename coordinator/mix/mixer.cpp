@@ -47,6 +47,18 @@ std::optional<pthread_t> Mixer::output_thread() const noexcept {
   return output_thread_.load(std::memory_order_relaxed);  // ordered by the flag's acquire
 }
 
+AppliedScheduling Mixer::output_scheduling() const noexcept {
+  if (output_scheduling_.policy >= 0) return output_scheduling_;
+  const std::optional<pthread_t> thread = output_thread();
+  if (!thread) return output_scheduling_;
+  sched_param parameters{};
+  int policy = 0;
+  if (pthread_getschedparam(*thread, &policy, &parameters) == 0) {
+    output_scheduling_ = {policy, parameters.sched_priority, 0, 0};
+  }
+  return output_scheduling_;
+}
+
 void Mixer::remember_output_thread() noexcept {
   // Relaxed, then release on the flag: pairs with output_thread()'s acquire of the flag.
   output_thread_.store(pthread_self(), std::memory_order_relaxed);

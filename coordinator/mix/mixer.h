@@ -18,6 +18,7 @@
 #include "coordinator/mix/mix_tap.h"
 #include "coordinator/mix/worker_waker.h"
 #include "shared/duration_histogram.h"
+#include "shared/realtime_policy.h"
 #include "shared/segment.h"
 
 namespace synthfarm {
@@ -59,6 +60,10 @@ class Mixer {
   // null clock or the file thread), once it has called it; for reporting its scheduling policy
   // and priority without any syscall in the callback.
   std::optional<pthread_t> output_thread() const noexcept;
+  // Thread: control. The output thread's policy and priority, read (pthread_getschedparam) the
+  // first time it is asked once the output has called; policy -1 before. Kept: a thread that has
+  // ended can no longer be asked, so ask once while it plays.
+  AppliedScheduling output_scheduling() const noexcept;
 
   // Thread: the output. RT-safe. For the device's own underflow flag and the null clock.
   void count_device_underflow() noexcept;
@@ -111,6 +116,7 @@ class Mixer {
   // Written once by the output thread, read by the control thread.
   std::atomic<pthread_t> output_thread_{};
   std::atomic<bool> output_thread_published_{false};
+  mutable AppliedScheduling output_scheduling_{-1, 0, 0, 0};  // control thread only
   static_assert(std::atomic<pthread_t>::is_always_lock_free);
 };
 

@@ -1,6 +1,5 @@
 #include "coordinator/report/run_statistics.h"
 
-#include <pthread.h>
 #include <sched.h>
 
 #include "coordinator/mix/mixer.h"
@@ -42,13 +41,12 @@ RunStatistics collect_statistics(const Mixer& mixer, const Segment& segment,
     worker.render_time = DurationSummary::read(slot.render_time);
     worker.scheduling = worker_scheduling(segment, w);
   }
-  if (const auto thread = mixer.output_thread()) {
-    sched_param parameters{};
-    if (pthread_getschedparam(*thread, &run.audio_thread.policy, &parameters) == 0) {
-      run.audio_thread.priority = parameters.sched_priority;
-    }
+  if (mixer.waker() != nullptr) {
+    // Live only: there the control loop has read it while the output thread plays. Offline the
+    // file thread is not real-time, and once joined it must not be asked.
+    run.audio_thread = mixer.output_scheduling();
+    run.waker = mixer.waker()->scheduling();
   }
-  if (mixer.waker() != nullptr) run.waker = mixer.waker()->scheduling();
   run.realtime_throttle_share = read_realtime_throttle_share();
   return run;
 }

@@ -25,7 +25,7 @@ struct StartupFacts {
   std::vector<int> worker_pids;              // in slot order
   std::vector<WorkerGroup> groups;           // each worker's oscillators, in slot order
   // Real-time scheduling (shared/realtime_policy.h), live runs only: the audio thread's
-  // priority the plan started from ("SCHED_FIFO 70", "not real-time"), why ours are not
+  // priority the plan started from ("asks SCHED_FIFO 70", "not real-time"), why ours are not
   // real-time ("" when they are), what the waker got, and what each worker got, in slot order.
   std::string audio_thread_priority;
   std::string not_realtime_reason;

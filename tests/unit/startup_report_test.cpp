@@ -107,14 +107,15 @@ TEST(StartupReport, PassesTheWorkersMemoryLockingFailuresOn) {
 
 TEST(StartupReport, SaysWhatSchedulingTheAudioThreadTheWakerAndEachWorkerGot) {
   StartupFacts facts = live_facts();
-  facts.audio_thread_priority = "SCHED_FIFO 70";
+  facts.audio_thread_priority = "asks SCHED_FIFO 70";
   facts.waker_scheduling = "SCHED_FIFO 69";
   facts.worker_scheduling = {"SCHED_FIFO 68",
                              "SCHED_OTHER nice 0 (refused: Operation not permitted)"};
   std::string text = format_startup_report(two_workers(), seeded_plan(), facts);
-  EXPECT_NE(text.find("synthfarm: scheduling: audio thread SCHED_FIFO 70, waker SCHED_FIFO 69, "
-                      "workers below the waker\n"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("synthfarm: scheduling: audio thread asks SCHED_FIFO 70, waker SCHED_FIFO 69, "
+                "workers below the waker\n"),
+      std::string::npos)
       << text;
   EXPECT_NE(text.find("oscillators 0-1, SCHED_FIFO 68\n"), std::string::npos) << text;
   EXPECT_NE(text.find("oscillators 2-3, SCHED_OTHER nice 0 (refused: Operation not permitted)\n"),
