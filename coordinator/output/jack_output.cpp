@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "coordinator/mix/ring_plan.h"
+#include "shared/realtime_policy.h"
 #include "shared/segment_layout.h"
 
 namespace synthfarm {
@@ -89,7 +90,8 @@ class JackOutput final : public AudioOutput {
   // Thread: main. The callbacks must be set while the client is inactive; `this` must not move.
   bool set_callbacks() {
     jack_on_info_shutdown(client_, &JackOutput::server_gone, this);
-    return jack_set_process_callback(client_, &JackOutput::process, this) == 0 &&
+    return jack_set_thread_init_callback(client_, &JackOutput::prepare_thread, nullptr) == 0 &&
+           jack_set_process_callback(client_, &JackOutput::process, this) == 0 &&
            jack_set_xrun_callback(client_, &JackOutput::count_xrun, this) == 0 &&
            jack_set_buffer_size_callback(client_, &JackOutput::buffer_size_changed, this) == 0 &&
            jack_set_latency_callback(client_, &JackOutput::report_latency, this) == 0;
@@ -174,6 +176,10 @@ class JackOutput final : public AudioOutput {
   bool server_lost() const noexcept {
     return lost_.load(std::memory_order_acquire);  // pairs with server_gone's release
   }
+
+  // Thread: each thread libjack starts for this client (the process thread among them), before
+  // its first callback. Touches the stack, so that the first cycles take no page fault.
+  static void prepare_thread(void*) { prefault_stack(); }
 
   // Thread: JACK's process thread. RT-safe: the mixer (no allocation, lock, I/O or logging),
   // jack_port_get_buffer and copies; nothing else.
