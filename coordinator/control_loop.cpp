@@ -99,6 +99,7 @@ void ControlLoop::report_output_thread_once() {
   const auto thread = sources_.mixer.output_thread();
   if (!thread) return;
   output_thread_reported_ = true;
+  sources_.mixer.output_scheduling();  // kept for status and the report, while the thread lives
   sources_.facts.realtime_scheduling = describe_thread_scheduling(*thread);
   sources_.console.out("synthfarm: audio thread: " + sources_.facts.realtime_scheduling + "\n");
 }

@@ -17,6 +17,7 @@
 #include "coordinator/supervision/instance_resources.h"
 #include "coordinator/supervision/segment_setup.h"
 #include "coordinator/supervision/stop_signals.h"
+#include "shared/realtime_policy.h"
 #include "shared/realtime_setup.h"
 
 namespace synthfarm {
@@ -79,6 +80,7 @@ class CoordinatorRun {
   std::vector<WorkerGroup> groups_;
   std::unique_ptr<WorkerSupervisor> supervisor_;
   std::unique_ptr<Mixer> mixer_;
+  RealtimePlan realtime_;
   std::unique_ptr<WorkerWaker> waker_;  // live outputs only: the file thread may wake directly
   std::unique_ptr<RunCommands> commands_;
   std::unique_ptr<ControlServer> server_;
@@ -91,6 +93,9 @@ bool CoordinatorRun::start_workers(std::string& error) {
   segment_ = resources_->create_segment(options_.workers, options_.channels, rings_.ring_frames,
                                         plan_.frequencies_hz.size(), error);
   if (!segment_) return false;
+  // Where our threads go below the output thread (shared/realtime_policy.h); workers read it.
+  realtime_ = plan_realtime_for_output(output_->audio_thread_priority());
+  segment_->set_worker_scheduling(realtime_.worker, realtime_.fallback_nice);
   groups_ = prepare_segment(*segment_, options_, plan_,
                             {sample_rate_hz_, output_->block_frames(), rings_.fill_target_frames});
   if (!resources_->create_fifo(error)) return false;
@@ -116,6 +121,14 @@ void CoordinatorRun::print_startup_report() {
     facts.worker_pids.push_back(worker.pid);
   }
   facts.groups = groups_;
+  if (waker_) {
+    const std::optional<int> audio = output_->audio_thread_priority();
+    facts.audio_thread_priority =
+        audio ? "asks SCHED_FIFO " + std::to_string(*audio) : std::string("not real-time");
+    facts.not_realtime_reason = realtime_.reason;
+    facts.waker_scheduling = describe_applied_scheduling(waker_->scheduling());
+    facts.worker_scheduling = describe_worker_scheduling(*segment_);
+  }
   console_.out(format_startup_report(options_, plan_, facts));
 }
 
@@ -148,7 +161,7 @@ int CoordinatorRun::start_and_play() {
   mixer_ = std::make_unique<Mixer>(*segment_, /*limit_output=*/!offline());
   if (recorder_) mixer_->set_tap(recorder_.get());
   if (!offline()) {
-    waker_ = std::make_unique<WorkerWaker>(*segment_);
+    waker_ = std::make_unique<WorkerWaker>(*segment_, realtime_.waker, realtime_.fallback_nice);
     mixer_->set_waker(waker_.get());
   }
   commands_ = std::make_unique<RunCommands>(facts_, *segment_, *mixer_, *supervisor_,
@@ -171,14 +184,14 @@ int CoordinatorRun::start_and_play() {
   if (!options_.quiet && isatty(STDOUT_FILENO)) console_.show_terminal_status();
   if (!offline()) supervisor_->wait_for_prefill(rings_.fill_target_frames);
   if (stopped_by_signal("while the rings were filling")) return kExitOk;
-  if (!output_->start(*mixer_, *segment_, duration_frames().value_or(0), error)) {
-    return fail(error);
-  }
   if (!offline()) {
-    // Locked now that the output's own thread (and its stack) exists too: everything the
-    // callback touches, from the first period on.
+    // Before the output starts: the first callbacks take no page fault (MCL_FUTURE, where the
+    // limit allows, also locks the output thread's stack as it is created).
     facts_.memory = lock_memory(&segment_->header(), segment_->geometry().segment_bytes);
     console_.out("synthfarm: " + facts_.memory + "\n");
+  }
+  if (!output_->start(*mixer_, *segment_, duration_frames().value_or(0), error)) {
+    return fail(error);
   }
   return control_loop();
 }

@@ -79,6 +79,11 @@ class RunOutput {
   std::string failure() const { return live_ ? live_->failure() : std::string(); }
   // Thread: control. Xruns the live output's server reported (JACK); 0 offline and elsewhere.
   std::uint64_t server_xruns() const noexcept { return live_ ? live_->server_xruns() : 0; }
+  // Thread: control. The live output thread's real-time priority to be, nullopt when it will not
+  // be real-time and offline (AudioOutput::audio_thread_priority).
+  std::optional<int> audio_thread_priority() const {
+    return live_ ? live_->audio_thread_priority() : std::nullopt;
+  }
 
   // Thread: control, after stop(). Offline: the render, for its closing line (frames, path, error);
   // nullptr live.

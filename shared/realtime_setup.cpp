@@ -1,11 +1,15 @@
 #include "shared/realtime_setup.h"
 
+#include <linux/capability.h>
+
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "shared/realtime_policy.h"
 
 namespace synthfarm {
 namespace {
@@ -56,12 +60,26 @@ std::string describe_worker_memory(unsigned workers, unsigned failures, int firs
          memlock_limit_text() + "); a page fault can make a worker late; " + kLimitsAdvice;
 }
 
+int lock_process_memory(bool* future) noexcept {
+  constexpr rlim_t kLargeEnough = rlim_t{1} << 30;
+  rlimit limit{};
+  const bool unbounded = has_effective_capability(CAP_IPC_LOCK) ||
+                         (getrlimit(RLIMIT_MEMLOCK, &limit) == 0 &&
+                          (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= kLargeEnough));
+  if (future != nullptr) *future = unbounded;
+  return mlockall(unbounded ? MCL_CURRENT | MCL_FUTURE : MCL_CURRENT) == 0 ? 0 : errno;
+}
+
 std::string lock_memory(const void* essential, std::size_t essential_bytes) {
-  if (mlockall(MCL_CURRENT) == 0) {
-    return "memory: locked (mlockall): nothing the audio thread touches, its stack included, "
-           "can be paged out";
+  bool future = false;
+  const int all_error = lock_process_memory(&future);
+  if (all_error == 0) {
+    return future ? "memory: locked before the output started (mlockall, current and future "
+                    "pages): nothing the audio thread touches, its stack included, can be paged "
+                    "out"
+                  : "memory: locked before the output started (mlockall, current pages; not "
+                    "future ones: the memlock limit is finite)";
   }
-  const int all_error = errno;
   if (essential != nullptr && mlock(essential, essential_bytes) == 0) {
     return "memory: only the shared audio segment (" +
            megabytes(static_cast<double>(essential_bytes)) +

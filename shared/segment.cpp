@@ -158,4 +158,27 @@ bool Segment::remove_name(const std::string& name, std::string& error) {
   return false;
 }
 
+void Segment::set_worker_scheduling(const ThreadScheduling& worker,
+                                    int fallback_nice) const noexcept {
+  header().worker_priority = worker.realtime ? worker.priority : 0;
+  header().worker_nice = worker.realtime ? fallback_nice : worker.nice;
+}
+
+AppliedScheduling worker_scheduling(const Segment& segment, std::uint32_t worker) {
+  const WorkerSlot& slot = segment.slot(worker);
+  // Relaxed: published with `attached` (release), which the caller has acquired.
+  return AppliedScheduling{slot.scheduling_policy.load(std::memory_order_relaxed),
+                           slot.scheduling_priority.load(std::memory_order_relaxed),
+                           slot.scheduling_nice.load(std::memory_order_relaxed),
+                           slot.scheduling_errno.load(std::memory_order_relaxed)};
+}
+
+std::vector<std::string> describe_worker_scheduling(const Segment& segment) {
+  std::vector<std::string> lines;
+  for (std::uint32_t w = 0; w < segment.header().worker_count; ++w) {
+    lines.push_back(describe_applied_scheduling(worker_scheduling(segment, w)));
+  }
+  return lines;
+}
+
 }  // namespace synthfarm

@@ -11,7 +11,9 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
+#include "shared/realtime_policy.h"
 #include "shared/segment_layout.h"
 #include "shared/spsc_ring.h"
 
@@ -100,6 +102,11 @@ class Segment {
   }
   const SegmentGeometry& geometry() const noexcept { return geometry_; }
 
+  // Thread: control, before the first worker is spawned. What each worker asks for its render
+  // thread (SegmentHeader::worker_priority, worker_nice): `worker` as planned, `fallback_nice`
+  // when SCHED_FIFO is refused after all.
+  void set_worker_scheduling(const ThreadScheduling& worker, int fallback_nice) const noexcept;
+
   // The reseed hand-over: the control thread publishes a worker's new frequencies in its part
   // of the staging table; the worker copies them out at a block boundary. A seqlock
   // (WorkerSlot::frequency_generation) makes the copy all-or-nothing without either side
@@ -139,5 +146,10 @@ class Segment {
   SegmentGeometry geometry_;
   std::optional<boost::interprocess::shared_memory_object> memory_;  // creator only
 };
+
+// Thread: control, after the workers attached. What each worker's render thread got
+// (WorkerSlot::scheduling_*), as read back by the worker; in slot order.
+AppliedScheduling worker_scheduling(const Segment& segment, std::uint32_t worker);
+std::vector<std::string> describe_worker_scheduling(const Segment& segment);
 
 }  // namespace synthfarm

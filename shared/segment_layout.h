@@ -28,7 +28,7 @@ static_assert(std::atomic<float>::is_always_lock_free);
 static_assert(std::atomic_ref<double>::is_always_lock_free);
 
 inline constexpr std::uint64_t kSegmentMagic = 0x4d52414648544e59ull;  // "YNTHFARM"
-inline constexpr std::uint32_t kLayoutVersion = 6;
+inline constexpr std::uint32_t kLayoutVersion = 7;
 inline constexpr std::size_t kCacheLineBytes = 64;
 inline constexpr std::uint32_t kMaxWorkers = 256;
 inline constexpr std::uint32_t kMaxChannels = 64;
@@ -42,8 +42,11 @@ enum class GrantedState : std::uint32_t { kRender = 0, kStopped = 1 };
 enum class RequestedState : std::uint32_t { kPlay = 0, kStop = 1 };
 
 // A shared futex word plus a flag that says somebody sleeps on it, so that the waking side
-// makes a syscall only when it is needed (see shared_futex.h for the protocol).
-struct WakeWord {
+// makes a syscall only when it is needed (see shared_futex.h for the protocol). Each on a cache
+// line of its own: a sleeper's futex word must not share a line with the counters the other side
+// writes every period (read_pos, timeline_pos, write_pos), or every wake and every period would
+// bounce that line between the cores for nothing.
+struct alignas(kCacheLineBytes) WakeWord {
   std::atomic<std::uint32_t> sequence{0};
   std::atomic<std::uint32_t> waiting{0};
 };
@@ -69,6 +72,11 @@ struct alignas(kCacheLineBytes) SegmentHeader {
   std::uint32_t kernel;  // KernelKind, chosen by the coordinator
   std::uint32_t reserved = 0;
   std::int64_t simd_target;  // the Highway target bit every worker must run
+  // What each worker asks for its render thread before its loop (shared/realtime_policy.h):
+  // SCHED_FIFO at worker_priority when it is above 0, else SCHED_OTHER at worker_nice; a refused
+  // SCHED_FIFO also falls back to worker_nice. Set by the coordinator before the first spawn.
+  std::int32_t worker_priority = 0;
+  std::int32_t worker_nice = 0;
 
   // Set once by the coordinator when every worker must leave; workers check it on every wake.
   alignas(kCacheLineBytes) std::atomic<std::uint32_t> shutdown{0};
@@ -91,6 +99,12 @@ struct alignas(kCacheLineBytes) WorkerSlot {
   // The worker's mlockall(MCL_CURRENT) before it attached: 0 locked, else its errno. Published
   // with `attached`.
   std::atomic<std::int32_t> memory_lock_errno{0};
+  // What the worker's render thread got when it applied the header's worker_priority/nice
+  // (policy as SCHED_*, priority, nice, errno of a refusal or 0). Published with `attached`.
+  std::atomic<std::int32_t> scheduling_policy{0};
+  std::atomic<std::int32_t> scheduling_priority{0};
+  std::atomic<std::int32_t> scheduling_nice{0};
+  std::atomic<std::int32_t> scheduling_errno{0};
   WakeWord data_ready;  // an offline consumer sleeps here until frames arrive
   // How long each block took to render and write (one record per block; the coordinator's
   // status and report read it). Segment::create resets it: zeroed memory leaves min_ns at 0.
@@ -137,6 +151,12 @@ static_assert(offsetof(WorkerSlot, render_time) + sizeof(DurationHistogram) <=
 static_assert(offsetof(WorkerSlot, requested_state) % kCacheLineBytes == 0);
 static_assert(offsetof(WorkerSlot, frequency_generation) > offsetof(WorkerSlot, requested_state));
 static_assert(offsetof(WorkerSlot, frequency_generation) % alignof(std::uint64_t) == 0);
+// Every futex word alone on its line (the mixer's read_pos and timeline_pos, the worker's
+// write_pos are written every period; a futex word beside them would share their traffic).
+static_assert(sizeof(WakeWord) == kCacheLineBytes);
+static_assert(offsetof(WorkerSlot, data_ready) % kCacheLineBytes == 0);
+static_assert(offsetof(WorkerSlot, space_ready) % kCacheLineBytes == 0);
+static_assert(offsetof(SegmentHeader, attach_wake) % kCacheLineBytes == 0);
 
 // Where everything lives inside a segment of a given shape. Both sides compute it; a worker
 // refuses a segment whose header disagrees with what it computes.

@@ -29,9 +29,14 @@ bool futex_wait_shared(std::atomic<std::uint32_t>& word, std::uint32_t expected,
 void futex_wake_shared(std::atomic<std::uint32_t>& word) noexcept;
 
 // Thread: the sleeping side. Blocks (never spins) until `ready()` is true, `timeout` passes or
-// somebody notifies `wake`. Returns ready() as last evaluated.
+// somebody notifies `wake`. Returns ready() as last evaluated. `timed_out`, when given, is set
+// to whether the sleep ended because `timeout` passed (and not by a wake or a ready condition):
+// a caller with periodic chores (a worker's look at its parent) does them only then, so that a
+// busy real-time loop makes no extra syscall per wake.
 template <typename Ready>
-bool sleep_until_ready(WakeWord& wake, Ready&& ready, std::chrono::nanoseconds timeout) noexcept {
+bool sleep_until_ready(WakeWord& wake, Ready&& ready, std::chrono::nanoseconds timeout,
+                       bool* timed_out = nullptr) noexcept {
+  if (timed_out != nullptr) *timed_out = false;
   const std::uint32_t sequence = wake.sequence.load(std::memory_order_acquire);
   wake.waiting.store(1, std::memory_order_relaxed);
   // Pairs with the fence in notify_sleeper: orders our `waiting` store before ready()'s loads.
@@ -40,7 +45,8 @@ bool sleep_until_ready(WakeWord& wake, Ready&& ready, std::chrono::nanoseconds t
     wake.waiting.store(0, std::memory_order_relaxed);
     return true;
   }
-  futex_wait_shared(wake.sequence, sequence, timeout);
+  const bool woken = futex_wait_shared(wake.sequence, sequence, timeout);
+  if (timed_out != nullptr) *timed_out = !woken;
   wake.waiting.store(0, std::memory_order_relaxed);
   return ready();
 }
@@ -59,9 +65,9 @@ inline void notify_sleeper(WakeWord& wake) noexcept {
   futex_wake_shared(wake.sequence);
 }
 
-// Thread: any, the audio callback included (the mixer wakes a worker it stops or resumes).
-// Wakes the sleepers whatever they said, for rare events (state changes, shutdown) where one
-// unconditional futex syscall costs nothing; never blocks.
+// Thread: any non-real-time thread (the audio callback asks the waker to do it: see
+// WorkerWaker::wake_all). Wakes the sleepers whatever they said, for rare events (state
+// changes, shutdown); never blocks.
 inline void wake_always(WakeWord& wake) noexcept {
   wake.sequence.fetch_add(1, std::memory_order_release);
   futex_wake_shared(wake.sequence);

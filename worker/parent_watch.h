@@ -10,8 +10,8 @@ namespace synthfarm {
 // effect, the signal will never come. Returns false when the coordinator is already gone.
 bool arm_parent_death_signal(pid_t coordinator_pid) noexcept;
 
-// RT-safe enough for the render loop's wake-ups: getppid() is a cheap syscall made only when
-// the loop wakes, never per sample.
+// Thread: the worker's render loop, only when its idle timeout expired (nobody woke it for
+// 100 ms): getppid() is a syscall, kept off the path of every wake.
 bool coordinator_alive(pid_t coordinator_pid) noexcept;
 
 }  // namespace synthfarm

@@ -1,6 +1,5 @@
 #include "worker/render_loop.h"
 
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +11,8 @@
 #include <vector>
 
 #include "shared/realtime_counters.h"
+#include "shared/realtime_policy.h"
+#include "shared/realtime_setup.h"
 #include "shared/segment.h"
 #include "shared/shared_futex.h"
 #include "worker/fault_injection.h"
@@ -62,15 +63,20 @@ LoopEnd render_until_shutdown(const Segment& segment, std::uint32_t index, pid_t
   while (!shutdown()) {
     if (stopped()) {
       // A stopped worker costs no CPU: it sleeps until the mixer grants rendering again.
+      bool idle = false;
       sleep_until_ready(
-          slot.space_ready, [&] { return shutdown() || !stopped(); }, kIdleRecheck);
-      if (!coordinator_alive(coordinator_pid)) return LoopEnd::kParentGone;
+          slot.space_ready, [&] { return shutdown() || !stopped(); }, kIdleRecheck, &idle);
+      // Only when nobody woke us for kIdleRecheck: no syscall per wake (the parent death signal
+      // is the first line of defence; this catches a coordinator that died before it was armed).
+      if (idle && !coordinator_alive(coordinator_pid)) return LoopEnd::kParentGone;
       continue;
     }
     if (!block_due()) {
+      bool idle = false;
       sleep_until_ready(
-          slot.space_ready, [&] { return shutdown() || stopped() || block_due(); }, kIdleRecheck);
-      if (!coordinator_alive(coordinator_pid)) return LoopEnd::kParentGone;
+          slot.space_ready, [&] { return shutdown() || stopped() || block_due(); }, kIdleRecheck,
+          &idle);
+      if (idle && !coordinator_alive(coordinator_pid)) return LoopEnd::kParentGone;
       continue;
     }
     // Parameters and frequencies change only between blocks, smoothly (parameter_changes.h).
@@ -151,10 +157,22 @@ int run_worker(const WorkerArguments& arguments) {
                        *simd);
   std::vector<float> block_buffer(std::size_t{header.block_frames} * header.channels);
 
-  // Everything the render loop touches exists now (state, block buffer, the segment's mapping):
-  // lock it, so that a page fault never makes the worker late. Refused (the memlock limit), it
-  // renders anyway; the coordinator's start-up report says so.
-  slot.memory_lock_errno.store(mlockall(MCL_CURRENT) == 0 ? 0 : errno, std::memory_order_relaxed);
+  // The render thread's scheduling, as the coordinator planned it (shared/realtime_policy.h),
+  // before anything real-time: a refused SCHED_FIFO falls back to SCHED_OTHER at worker_nice.
+  const AppliedScheduling scheduling = apply_thread_scheduling(
+      ThreadScheduling{header.worker_priority > 0, header.worker_priority, header.worker_nice},
+      header.worker_nice);
+  slot.scheduling_policy.store(scheduling.policy, std::memory_order_relaxed);
+  slot.scheduling_priority.store(scheduling.priority, std::memory_order_relaxed);
+  slot.scheduling_nice.store(scheduling.nice, std::memory_order_relaxed);
+  slot.scheduling_errno.store(scheduling.error, std::memory_order_relaxed);
+  // Everything the render loop touches exists now and has been written once (the bank's state
+  // by its constructor, the block buffer zero-filled, the segment's slot and ring by the
+  // coordinator); the stack is touched here, before `attached`: lock it all, so that no page
+  // fault makes the worker late in its first blocks. Refused (the memlock limit), it renders
+  // anyway; the coordinator's start-up report says so.
+  prefault_stack();
+  slot.memory_lock_errno.store(lock_process_memory(), std::memory_order_relaxed);
   slot.worker_pid.store(getpid(), std::memory_order_relaxed);
   // Release: the coordinator, seeing `attached`, may remove the segment's name (and reads
   // memory_lock_errno and worker_pid).

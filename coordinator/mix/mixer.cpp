@@ -47,6 +47,18 @@ std::optional<pthread_t> Mixer::output_thread() const noexcept {
   return output_thread_.load(std::memory_order_relaxed);  // ordered by the flag's acquire
 }
 
+AppliedScheduling Mixer::output_scheduling() const noexcept {
+  if (output_scheduling_.policy >= 0) return output_scheduling_;
+  const std::optional<pthread_t> thread = output_thread();
+  if (!thread) return output_scheduling_;
+  sched_param parameters{};
+  int policy = 0;
+  if (pthread_getschedparam(*thread, &policy, &parameters) == 0) {
+    output_scheduling_ = {policy, parameters.sched_priority, 0, 0};
+  }
+  return output_scheduling_;
+}
+
 void Mixer::remember_output_thread() noexcept {
   // Relaxed, then release on the flag: pairs with output_thread()'s acquire of the flag.
   output_thread_.store(pthread_self(), std::memory_order_relaxed);
@@ -93,7 +105,7 @@ void Mixer::mix_worker(std::uint32_t index, float* out, std::uint32_t frames) no
       // Release pairs with the worker's acquire: it sees the emptied ring before rendering.
       slot.granted_state.store(static_cast<std::uint32_t>(GrantedState::kRender),
                                std::memory_order_release);
-      wake_always(slot.space_ready);  // rare (a `play` command): an unconditional wake is fine
+      wake_worker(slot);
       break;
     case Phase::kResuming:
     case Phase::kPlaying:
@@ -110,7 +122,7 @@ void Mixer::mix_worker(std::uint32_t index, float* out, std::uint32_t frames) no
         worker.phase = Phase::kStopped;
         slot.granted_state.store(static_cast<std::uint32_t>(GrantedState::kStopped),
                                  std::memory_order_release);
-        wake_always(slot.space_ready);
+        wake_worker(slot);
         published_phase_[index].store(static_cast<std::uint32_t>(Phase::kStopped),
                                       std::memory_order_relaxed);
         return;
@@ -140,6 +152,16 @@ void Mixer::mix_worker(std::uint32_t index, float* out, std::uint32_t frames) no
   }
   publish_timeline(slot, worker);
   if (!waker_) notify_sleeper(slot.space_ready);  // else the waker does it, after this call
+}
+
+void Mixer::wake_worker(WorkerSlot& slot) noexcept {
+  // Live: the waker makes the syscall, after this call (its notify() comes at the end of mix).
+  // Offline, the file thread is not real-time and wakes the worker itself.
+  if (waker_) {
+    waker_->request_wake_all();
+  } else {
+    wake_always(slot.space_ready);
+  }
 }
 
 std::uint64_t Mixer::drop_owed_frames(WorkerSlot& slot, WorkerMix& worker, SpscRing& ring,

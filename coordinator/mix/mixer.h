@@ -18,6 +18,7 @@
 #include "coordinator/mix/mix_tap.h"
 #include "coordinator/mix/worker_waker.h"
 #include "shared/duration_histogram.h"
+#include "shared/realtime_policy.h"
 #include "shared/segment.h"
 
 namespace synthfarm {
@@ -52,11 +53,17 @@ class Mixer {
   // once instead of waking every sleeping worker itself (worker_waker.h says why). Without one
   // (offline, tests) the mixer wakes the workers directly.
   void set_waker(WorkerWaker* waker) noexcept { waker_ = waker; }
+  // Thread: control. The waker set, or nullptr (offline, or before set_waker).
+  const WorkerWaker* waker() const noexcept { return waker_; }
 
   // Thread: control. The thread that has been calling mix() (the device's callback thread, the
   // null clock or the file thread), once it has called it; for reporting its scheduling policy
   // and priority without any syscall in the callback.
   std::optional<pthread_t> output_thread() const noexcept;
+  // Thread: control. The output thread's policy and priority, read (pthread_getschedparam) the
+  // first time it is asked once the output has called; policy -1 before. Kept: a thread that has
+  // ended can no longer be asked, so ask once while it plays.
+  AppliedScheduling output_scheduling() const noexcept;
 
   // Thread: the output. RT-safe. For the device's own underflow flag and the null clock.
   void count_device_underflow() noexcept;
@@ -83,6 +90,9 @@ class Mixer {
   };
 
   void mix_worker(std::uint32_t index, float* out, std::uint32_t frames) noexcept;
+  // Thread: the output. RT-safe live (a flag for the waker, no syscall); offline a futex wake
+  // from the file thread. For a worker whose grant just changed (`play`, `stop`).
+  void wake_worker(WorkerSlot& slot) noexcept;
   // Skips the late frames the worker owes, as far as `available` (what the caller has seen in
   // the ring) reaches, and counts them as discarded. Returns how many it skipped.
   static std::uint64_t drop_owed_frames(WorkerSlot& slot, WorkerMix& worker, SpscRing& ring,
@@ -106,6 +116,7 @@ class Mixer {
   // Written once by the output thread, read by the control thread.
   std::atomic<pthread_t> output_thread_{};
   std::atomic<bool> output_thread_published_{false};
+  mutable AppliedScheduling output_scheduling_{-1, 0, 0, 0};  // control thread only
   static_assert(std::atomic<pthread_t>::is_always_lock_free);
 };
 

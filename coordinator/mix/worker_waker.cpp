@@ -4,20 +4,28 @@
 #include <sched.h>
 
 #include <chrono>
+#include <future>
 
 namespace synthfarm {
 namespace {
 
-// Below the null clock's 70 and RtAudio's 80: the audio thread always comes first.
-constexpr int kWakerPriority = 60;
 // Only to notice stop_ without a wake; notify() and the destructor wake it at once.
 constexpr std::chrono::milliseconds kRecheck{100};
 
 }  // namespace
 
-WorkerWaker::WorkerWaker(const Segment& segment) : segment_(segment) {
-  thread_ = std::thread([this] { run(); });
+WorkerWaker::WorkerWaker(const Segment& segment, const ThreadScheduling& scheduling,
+                         int fallback_nice)
+    : segment_(segment), wanted_(scheduling), fallback_nice_(fallback_nice) {
+  std::promise<void> applied;
+  std::future<void> ready = applied.get_future();
+  thread_ = std::thread([this, &applied] {
+    applied_ = apply_thread_scheduling(wanted_, fallback_nice_);
+    applied.set_value();  // the constructor's caller may read scheduling() from now on
+    run();
+  });
   pthread_setname_np(thread_.native_handle(), "synthfarm-wake");
+  ready.wait();
 }
 
 WorkerWaker::~WorkerWaker() {
@@ -27,9 +35,6 @@ WorkerWaker::~WorkerWaker() {
 }
 
 void WorkerWaker::run() noexcept {
-  sched_param parameters{};
-  parameters.sched_priority = kWakerPriority;
-  pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameters);  // refused: normal priority
   std::uint64_t handled = 0;
   while (!stop_.load(std::memory_order_acquire)) {
     // Acquire pairs with notify()'s release: a new count means new room in some ring. Either
@@ -42,8 +47,16 @@ void WorkerWaker::run() noexcept {
         },
         kRecheck);
     handled = callbacks_.load(std::memory_order_acquire);
+    // Relaxed: the callback's notify() after its request published it (release, acquired above).
+    const bool wake_all = wake_all_.exchange(false, std::memory_order_relaxed);
     const std::uint32_t workers = segment_.header().worker_count;
-    for (std::uint32_t w = 0; w < workers; ++w) notify_sleeper(segment_.slot(w).space_ready);
+    for (std::uint32_t w = 0; w < workers; ++w) {
+      if (wake_all) {
+        wake_always(segment_.slot(w).space_ready);  // the grant changed: the worker must look
+      } else {
+        notify_sleeper(segment_.slot(w).space_ready);
+      }
+    }
   }
 }
 

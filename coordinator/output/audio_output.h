@@ -40,6 +40,13 @@ class AudioOutput {
   // opened (JACK's xrun callback: some client of the graph, not necessarily synthfarm, missed
   // its cycle); 0 for outputs whose server reports none.
   virtual std::uint64_t server_xruns() const noexcept { return 0; }
+
+  // Thread: control, before start(). The SCHED_FIFO/RR priority the output thread will run
+  // with, or nullopt when it will not be real-time (JACK without -R). Our own threads are placed
+  // below it (shared/realtime_policy.h). JACK: the priority the server gives its clients; the
+  // null clock and RtAudio: the priority they ask for (a refusal shows in the trial the policy
+  // makes, and the start-up report reads what the thread really got).
+  virtual std::optional<int> audio_thread_priority() const = 0;
 };
 
 // The built-in clock: a thread that sleeps to absolute deadlines and mixes one buffer per

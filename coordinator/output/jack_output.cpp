@@ -2,6 +2,7 @@
 #include "coordinator/output/jack_output.h"
 
 #include <jack/jack.h>
+#include <jack/thread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "coordinator/mix/ring_plan.h"
+#include "shared/realtime_policy.h"
 #include "shared/segment_layout.h"
 
 namespace synthfarm {
@@ -88,7 +90,8 @@ class JackOutput final : public AudioOutput {
   // Thread: main. The callbacks must be set while the client is inactive; `this` must not move.
   bool set_callbacks() {
     jack_on_info_shutdown(client_, &JackOutput::server_gone, this);
-    return jack_set_process_callback(client_, &JackOutput::process, this) == 0 &&
+    return jack_set_thread_init_callback(client_, &JackOutput::prepare_thread, nullptr) == 0 &&
+           jack_set_process_callback(client_, &JackOutput::process, this) == 0 &&
            jack_set_xrun_callback(client_, &JackOutput::count_xrun, this) == 0 &&
            jack_set_buffer_size_callback(client_, &JackOutput::buffer_size_changed, this) == 0 &&
            jack_set_latency_callback(client_, &JackOutput::report_latency, this) == 0;
@@ -141,6 +144,12 @@ class JackOutput final : public AudioOutput {
     if (server_lost()) remove_orphaned_semaphore();
   }
 
+  std::optional<int> audio_thread_priority() const override {
+    if (!jack_is_realtime(client_)) return std::nullopt;
+    const int priority = jack_client_real_time_priority(client_);
+    return priority > 0 ? std::optional<int>(priority) : std::nullopt;
+  }
+
   std::string failure() const override {
     if (server_lost()) {
       return "the JACK server '" + server_name_ + "' shut synthfarm's client '" + client_name_ +
@@ -167,6 +176,10 @@ class JackOutput final : public AudioOutput {
   bool server_lost() const noexcept {
     return lost_.load(std::memory_order_acquire);  // pairs with server_gone's release
   }
+
+  // Thread: each thread libjack starts for this client (the process thread among them), before
+  // its first callback. Touches the stack, so that the first cycles take no page fault.
+  static void prepare_thread(void*) { prefault_stack(); }
 
   // Thread: JACK's process thread. RT-safe: the mixer (no allocation, lock, I/O or logging),
   // jack_port_get_buffer and copies; nothing else.

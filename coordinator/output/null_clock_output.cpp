@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "coordinator/output/audio_output.h"
+#include "shared/realtime_policy.h"
 
 namespace synthfarm {
 namespace {
@@ -36,6 +37,7 @@ class NullClockOutput final : public AudioOutput {
   }
   std::uint32_t sample_rate_hz() const override { return sample_rate_hz_; }
   std::uint32_t buffer_frames() const override { return buffer_frames_; }
+  std::optional<int> audio_thread_priority() const override { return kRealtimePriority; }
 
   bool start(Mixer& mixer, std::string&) override {
     running_.store(true, std::memory_order_relaxed);
@@ -55,6 +57,7 @@ class NullClockOutput final : public AudioOutput {
   // underflow, as a device would, instead of bursting to catch up.
   void run(Mixer& mixer) noexcept {
     request_realtime_priority();
+    prefault_stack();  // its pages exist (and are locked) before the first period
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
     const std::int64_t start_ns = to_ns(now);
@@ -80,7 +83,7 @@ class NullClockOutput final : public AudioOutput {
   }
 
   // Thread: the clock, before its first period. Like a device's callback thread: SCHED_FIFO
-  // at JACK's default client priority when the system grants it (root, CAP_SYS_NICE or an
+  // at 70 (our own threads go below it) when the system grants it (root, CAP_SYS_NICE or an
   // rtprio limit). Refused, the clock carries on at normal priority, with more jitter; it says
   // nothing here: the start-up report reads the policy the thread ended up with (through
   // Mixer::output_thread) and says so.

@@ -30,6 +30,9 @@ RtAudio::Api to_rtaudio_api(AudioApi api) {
   }
 }
 
+// RtAudio's callback thread priority: below JACK's server driver, above JACK's clients.
+constexpr int kRtAudioPriority = 80;
+
 class RtAudioOutput final : public AudioOutput {
  public:
   RtAudioOutput(AudioApi api, std::unique_ptr<RtAudio> audio, std::string device_name,
@@ -55,6 +58,8 @@ class RtAudioOutput final : public AudioOutput {
   }
   std::uint32_t sample_rate_hz() const override { return sample_rate_hz_; }
   std::uint32_t buffer_frames() const override { return buffer_frames_; }
+  // What open_audio_output asks RtAudio for (RTAUDIO_SCHEDULE_REALTIME).
+  std::optional<int> audio_thread_priority() const override { return kRtAudioPriority; }
 
   // Throws RtAudioError. The stream calls back into this object, which must not move.
   void open_stream(RtAudio::StreamParameters parameters, RtAudio::StreamOptions options) {
@@ -172,7 +177,7 @@ std::unique_ptr<AudioOutput> open_rtaudio_output(
     // RtAudio starts its callback thread SCHED_RR at this priority, and without the privilege
     // (RLIMIT_RTPRIO, rtkit) starts it unprivileged instead.
     stream_options.flags = RTAUDIO_SCHEDULE_REALTIME;
-    stream_options.priority = 80;
+    stream_options.priority = kRtAudioPriority;
     // PulseAudio delivers in bursts with two buffers (docs/TESTING.md).
     if (api == AudioApi::kPulse) stream_options.numberOfBuffers = 4;
     auto output = std::make_unique<RtAudioOutput>(api, std::move(audio), info.name, sample_rate_hz,

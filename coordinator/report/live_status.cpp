@@ -1,5 +1,6 @@
 #include "coordinator/report/live_status.h"
 
+#include <sched.h>
 #include <sys/ioctl.h>
 
 #include <algorithm>
@@ -19,6 +20,15 @@ const WorkerStatistics* same_worker(const RunStatistics& earlier, std::uint32_t 
   return index < earlier.workers.size() ? &earlier.workers[index] : nullptr;
 }
 
+// "FIFO 68", "nice -10": what fits the table's column.
+std::string short_scheduling(const AppliedScheduling& scheduling) {
+  if (scheduling.policy == SCHED_FIFO || scheduling.policy == SCHED_RR) {
+    return printf_string("%s %d", scheduling.policy == SCHED_FIFO ? "FIFO" : "RR",
+                         scheduling.priority);
+  }
+  return printf_string("nice %d", scheduling.nice);
+}
+
 }  // namespace
 
 std::vector<std::string> format_live_status(const RunStatistics& now, const RunStatistics& earlier,
@@ -34,8 +44,8 @@ std::vector<std::string> format_live_status(const RunStatistics& now, const RunS
                                 100.0 * callback.mean_ns() / period_ns,
                                 100.0 * static_cast<double>(callback.max_ns) / period_ns,
                                 period_ns / 1e6));
-  lines.push_back(printf_string("%7s  %-8s %9s %9s %12s", "worker", "state", "load avg", "load max",
-                                "underruns"));
+  lines.push_back(printf_string("%7s  %-8s %9s %9s %12s  %-9s", "worker", "state", "load avg",
+                                "load max", "underruns", "sched"));
   std::map<std::string, unsigned> hidden_states;
   double hidden_max_load = 0.0;
   std::uint64_t hidden_underruns = 0;
@@ -54,9 +64,13 @@ std::vector<std::string> format_live_status(const RunStatistics& now, const RunS
     }
     const std::string avg_text = rendered ? printf_string("%.1f%%", load_avg) : "-";
     const std::string max_text = rendered ? printf_string("%.1f%%", load_max) : "-";
-    lines.push_back(printf_string("%7u  %-8s %9s %9s %12llu", worker.index, worker.state.c_str(),
-                                  avg_text.c_str(), max_text.c_str(),
-                                  static_cast<unsigned long long>(worker.underrun_frames)));
+    // Over the last second, as the loads: a real-time worker near the kernel's throttling share
+    // is about to be stopped for the rest of the kernel's period (tens of ms of underruns).
+    const bool near_throttling = now.near_realtime_throttling(worker, render);
+    lines.push_back(printf_string(
+        "%7u  %-8s %9s %9s %12llu  %-9s%s", worker.index, worker.state.c_str(), avg_text.c_str(),
+        max_text.c_str(), static_cast<unsigned long long>(worker.underrun_frames),
+        short_scheduling(worker.scheduling).c_str(), near_throttling ? " NEAR RT LIMIT" : ""));
   }
   if (!hidden_states.empty()) {
     std::string states;

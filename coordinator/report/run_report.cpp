@@ -1,5 +1,6 @@
 #include "coordinator/report/run_report.h"
 
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +30,17 @@ const char* failure_policy_name(WorkerFailurePolicy policy) {
 
 // min, median, 99th percentile, max and mean in ns, and the count; shares of the period too
 // when given one. Percentiles are bucket midpoints (within 1/32 of the true value).
+// {"policy": "SCHED_FIFO", "priority": 68, "nice": 0, "error": null}; null when unknown.
+nlohmann::json scheduling_json(const AppliedScheduling& scheduling) {
+  if (scheduling.policy < 0) return nullptr;
+  return {{"policy", scheduling_policy_name(scheduling.policy)},
+          {"realtime", scheduling.policy == SCHED_FIFO || scheduling.policy == SCHED_RR},
+          {"priority", scheduling.priority},
+          {"nice", scheduling.nice},
+          {"error", scheduling.error == 0 ? nlohmann::json()
+                                          : nlohmann::json(std::strerror(scheduling.error))}};
+}
+
 nlohmann::json durations_json(const DurationSummary& summary, double period_ns) {
   nlohmann::json json = {{"count", summary.count},
                          {"min_ns", summary.min_ns},
@@ -138,7 +150,10 @@ std::string format_run_report(const RunReportContext& context, const RunStatisti
          {"underrun_frames", worker.underrun_frames},
          {"late_blocks", worker.late_blocks},
          {"discarded_frames", worker.discarded_frames},
-         {"render_time", durations_json(worker.render_time, period_ns)}});
+         {"render_time", durations_json(worker.render_time, period_ns)},
+         {"scheduling", scheduling_json(worker.scheduling)},
+         {"near_realtime_throttling",
+          statistics.near_realtime_throttling(worker, worker.render_time)}});
   }
   nlohmann::json report = {
       {"synthfarm_version", SYNTHFARM_VERSION},
@@ -156,6 +171,9 @@ std::string format_run_report(const RunReportContext& context, const RunStatisti
         {"added_latency_frames", context.added_latency_frames},
         {"added_latency_ms", 1000.0 * context.added_latency_frames / statistics.sample_rate_hz},
         {"realtime_scheduling", context.realtime_scheduling},
+        {"audio_thread_scheduling", scheduling_json(statistics.audio_thread)},
+        {"waker_scheduling", scheduling_json(statistics.waker)},
+        {"realtime_throttle_share", statistics.realtime_throttle_share},
         {"memory", context.memory}}},
       {"timeline_frames", statistics.timeline_frames},
       {"seconds", statistics.seconds()},

@@ -1,6 +1,9 @@
 #include "coordinator/report/run_statistics.h"
 
+#include <sched.h>
+
 #include "coordinator/mix/mixer.h"
+#include "coordinator/mix/worker_waker.h"
 #include "shared/segment.h"
 
 namespace synthfarm {
@@ -36,8 +39,29 @@ RunStatistics collect_statistics(const Mixer& mixer, const Segment& segment,
     worker.late_blocks = slot.late_blocks.load(std::memory_order_relaxed);
     worker.discarded_frames = slot.discarded_frames.load(std::memory_order_relaxed);
     worker.render_time = DurationSummary::read(slot.render_time);
+    worker.scheduling = worker_scheduling(segment, w);
   }
+  if (mixer.waker() != nullptr) {
+    // Live only: there the control loop has read it while the output thread plays. Offline the
+    // file thread is not real-time, and once joined it must not be asked.
+    run.audio_thread = mixer.output_scheduling();
+    run.waker = mixer.waker()->scheduling();
+  }
+  run.realtime_throttle_share = read_realtime_throttle_share();
   return run;
+}
+
+bool WorkerStatistics::realtime() const noexcept {
+  return scheduling.policy == SCHED_FIFO || scheduling.policy == SCHED_RR;
+}
+
+bool RunStatistics::near_realtime_throttling(const WorkerStatistics& worker,
+                                             const DurationSummary& render) const noexcept {
+  if (render.count == 0) return false;
+  // Render time per block over the period: the share of its CPU the worker takes, as the
+  // blocks come one per period.
+  return synthfarm::near_realtime_throttling(worker.realtime(), render.mean_ns() / period_ns(),
+                                             realtime_throttle_share);
 }
 
 }  // namespace synthfarm

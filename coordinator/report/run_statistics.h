@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "shared/duration_histogram.h"
+#include "shared/realtime_policy.h"
 
 namespace synthfarm {
 
@@ -35,6 +36,9 @@ struct WorkerStatistics {
   std::uint64_t late_blocks = 0;      // callbacks in which it was short
   std::uint64_t discarded_frames = 0;
   DurationSummary render_time;  // per block
+  // What its render thread runs with, as the worker read it back (shared/realtime_policy.h).
+  AppliedScheduling scheduling;
+  bool realtime() const noexcept;
 };
 
 struct RunStatistics {
@@ -49,6 +53,19 @@ struct RunStatistics {
   double gain_db = 0.0;
   DurationSummary callback;
   std::vector<WorkerStatistics> workers;
+  // The output thread's and the waker's scheduling; policy -1 when unknown (offline, or before
+  // the first callback).
+  AppliedScheduling audio_thread{-1, 0, 0, 0};
+  AppliedScheduling waker{-1, 0, 0, 0};
+  // The share of the CPU the kernel leaves real-time threads before it throttles them
+  // (sched_rt_runtime_us over sched_rt_period_us; 1 when off).
+  double realtime_throttle_share = 1.0;
+
+  // Whether `worker`, with `render` its render times over some window (the whole run, or the
+  // live table's last second), is real-time and loads its CPU close to the throttling share:
+  // throttling would soon stall it for the rest of the kernel's period.
+  bool near_realtime_throttling(const WorkerStatistics& worker,
+                                const DurationSummary& render) const noexcept;
 
   double period_ns() const noexcept { return 1e9 * block_frames / sample_rate_hz; }
   double seconds() const noexcept { return static_cast<double>(timeline_frames) / sample_rate_hz; }

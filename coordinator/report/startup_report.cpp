@@ -46,13 +46,23 @@ std::string format_startup_report(const Options& options, const OscillatorPlan& 
           describe_worker_memory(static_cast<unsigned>(facts.worker_pids.size()),
                                  facts.worker_memory_lock_failures, facts.first_memory_lock_errno) +
           "\n";
+  if (!facts.waker_scheduling.empty()) {
+    text += "synthfarm: scheduling: audio thread " + facts.audio_thread_priority + ", waker " +
+            facts.waker_scheduling + ", workers below the waker" +
+            (facts.not_realtime_reason.empty()
+                 ? std::string()
+                 : " (none of ours real-time: " + facts.not_realtime_reason + ")") +
+            "\n";
+  }
   text += "synthfarm: control FIFO " + facts.control_fifo_path + " (" + kControlHelp +
           "; or synthfarm ctl --name " + options.name + " COMMAND)\n";
   for (std::uint32_t w = 0; w < facts.worker_pids.size() && w < facts.groups.size(); ++w) {
     const WorkerGroup& group = facts.groups[w];
-    text += printf_string("synthfarm: worker %u pid %d plays oscillators %" PRIu64 "-%" PRIu64 "\n",
-                          w, facts.worker_pids[w], group.first_oscillator,
+    text += printf_string("synthfarm: worker %u pid %d plays oscillators %" PRIu64 "-%" PRIu64, w,
+                          facts.worker_pids[w], group.first_oscillator,
                           group.first_oscillator + group.oscillator_count - 1);
+    if (w < facts.worker_scheduling.size()) text += ", " + facts.worker_scheduling[w];
+    text += "\n";
   }
   return text;
 }

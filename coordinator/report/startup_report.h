@@ -24,6 +24,13 @@ struct StartupFacts {
   int first_memory_lock_errno = 0;           // the first of those failures' errno
   std::vector<int> worker_pids;              // in slot order
   std::vector<WorkerGroup> groups;           // each worker's oscillators, in slot order
+  // Real-time scheduling (shared/realtime_policy.h), live runs only: the audio thread's
+  // priority the plan started from ("asks SCHED_FIFO 70", "not real-time"), why ours are not
+  // real-time ("" when they are), what the waker got, and what each worker got, in slot order.
+  std::string audio_thread_priority;
+  std::string not_realtime_reason;
+  std::string waker_scheduling;
+  std::vector<std::string> worker_scheduling;
 };
 
 // Thread: any. Allocates. Offline when options.output_path is set (as the run decides).

@@ -1,10 +1,33 @@
 #include "coordinator/report/status_text.h"
 
+#include <sched.h>
+
 #include <cinttypes>
 
 #include "coordinator/report/printf_string.h"
 
 namespace synthfarm {
+namespace {
+
+// "NAME=SCHED_FIFO NAME_priority=68", or with SCHED_OTHER "NAME=SCHED_OTHER NAME_nice=-10";
+// NAME_errno=N after a refusal; "NAME=unknown" before it is known.
+std::string scheduling_fields(const std::string& name, const AppliedScheduling& scheduling) {
+  // append(), not operator+: GCC 12 warns falsely (-Wrestrict) on " " + std::string.
+  std::string text = name;
+  if (scheduling.policy < 0) return text.append("=unknown");
+  text.append("=").append(scheduling_policy_name(scheduling.policy)).append(" ").append(name);
+  if (scheduling.policy == SCHED_FIFO || scheduling.policy == SCHED_RR) {
+    text.append("_priority=").append(std::to_string(scheduling.priority));
+  } else {
+    text.append("_nice=").append(std::to_string(scheduling.nice));
+  }
+  if (scheduling.error != 0) {
+    text.append(" ").append(name).append("_errno=").append(std::to_string(scheduling.error));
+  }
+  return text;
+}
+
+}  // namespace
 
 std::string format_status_text(std::string_view label_view, const RunStatistics& run,
                                const std::optional<RecordingStatistics>& recording) {
@@ -24,6 +47,14 @@ std::string format_status_text(std::string_view label_view, const RunStatistics&
                           label.c_str(), recording->path.c_str(), recording->frames_written,
                           recording->frames_dropped);
   }
+  if (run.audio_thread.policy >= 0 || run.waker.policy >= 0) {
+    text.append(label)
+        .append(" scheduling: ")
+        .append(scheduling_fields("audio_thread", run.audio_thread))
+        .append(" ")
+        .append(scheduling_fields("waker", run.waker))
+        .append(printf_string(" rt_throttle_share=%.3f\n", run.realtime_throttle_share));
+  }
   for (const WorkerStatistics& worker : run.workers) {
     // Render time as a share of the period: the load a worker puts on one core.
     const double load =
@@ -36,6 +67,11 @@ std::string format_status_text(std::string_view label_view, const RunStatistics&
         worker.rendered_frames, worker.underrun_frames, worker.late_blocks, worker.discarded_frames,
         load, static_cast<double>(worker.render_time.max_ns) / 1e3,
         static_cast<double>(worker.feedback), static_cast<double>(worker.mul));
+    text.pop_back();  // the newline: the scheduling fields follow on the same line
+    text.append(" ")
+        .append(scheduling_fields("sched", worker.scheduling))
+        .append(" near_rt_throttling=")
+        .append(run.near_realtime_throttling(worker, worker.render_time) ? "yes\n" : "no\n");
   }
   return text;
 }

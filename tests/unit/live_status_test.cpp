@@ -1,6 +1,7 @@
 #include "coordinator/report/live_status.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <cstdio>
 #include <memory>
@@ -74,6 +75,27 @@ TEST(LiveStatus, ManyWorkersAreSummedUpBelowTheFirstOnes) {
   EXPECT_NE(lines.back().find("24 more workers (1 dead, 23 playing)"), std::string::npos)
       << lines.back();
   EXPECT_NE(lines.back().find("underruns 512"), std::string::npos) << lines.back();
+}
+
+TEST(LiveStatus, EachWorkersSchedulingIsShownAndARealTimeOneNearThrottlingIsFlagged) {
+  const RunStatistics earlier = reading(2, 0, 0, 0, 0);
+  // 4.9 ms of the 5.33 ms period (92 %) over the last interval, against a 95 % share.
+  RunStatistics now = reading(2, 188, 4'900'000, 188, 10'000);
+  now.realtime_throttle_share = 0.95;
+  now.workers[0].scheduling = {SCHED_FIFO, 68, 0, 0};
+  now.workers[1].scheduling = {SCHED_OTHER, 0, -10, 0};
+  const auto lines = format_live_status(now, earlier, 10.7);
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_NE(lines[3].find("FIFO 68   NEAR RT LIMIT"), std::string::npos) << lines[3];
+  // Not real-time: the kernel never throttles it, however busy.
+  EXPECT_NE(lines[4].find("nice -10"), std::string::npos) << lines[4];
+  EXPECT_EQ(lines[4].find("NEAR RT LIMIT"), std::string::npos) << lines[4];
+  for (const std::string& line : lines) EXPECT_LT(line.size(), 80u) << line;
+  // The same worker at half the period is not flagged.
+  now = reading(2, 188, 2'666'667, 188, 10'000);
+  now.realtime_throttle_share = 0.95;
+  now.workers[0].scheduling = {SCHED_FIFO, 68, 0, 0};
+  EXPECT_EQ(format_live_status(now, earlier, 10.7)[3].find("NEAR RT LIMIT"), std::string::npos);
 }
 
 TEST(Progress, TheBarShowsTheShareTheSpeedAndTheTimeLeft) {

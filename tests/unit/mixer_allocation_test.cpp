@@ -359,7 +359,7 @@ TEST_P(MixerUnderCount, CallbacksWithGainChangesATapAndTheHistogramAllocateNothi
 // that sleeps on a full ring; nothing in the callback allocates, and no worker is left asleep
 // (a lost wake would cost underruns).
 TEST_P(MixerUnderCount, WithAWakerSleepingWorkersAreWokenAndCallbacksAllocateNothing) {
-  WorkerWaker waker(*segment_);
+  WorkerWaker waker(*segment_, ThreadScheduling{}, 0);
   mixer_->set_waker(&waker);
   // Worker 1, as the render loop does: sleep until its ring has room for another block.
   std::atomic<int> wakes{0};
@@ -407,6 +407,48 @@ TEST_P(MixerUnderCount, WithAWakerSleepingWorkersAreWokenAndCallbacksAllocateNot
   EXPECT_EQ(counts.total(), 0u) << counts;
   EXPECT_GE(wakes.load(), 150) << "the sleeping worker was rarely woken";
   EXPECT_EQ(slot(1).underrun_frames.load(), 0u) << "a wake was lost";
+}
+
+// `stop` and `play` change a worker's grant inside the callback; with a waker the worker is woken
+// by the waker thread, not by a futex syscall from the callback (issue 12 item 4). A worker
+// sleeping on its stop grant must wake once `play` reaches the mixer: a lost wake leaves it
+// asleep for its whole 30 s timeout, and the test sees it never resume.
+TEST_P(MixerUnderCount, WithAWakerAStoppedWorkerIsWokenByPlay) {
+  WorkerWaker waker(*segment_, ThreadScheduling{}, 0);
+  mixer_->set_waker(&waker);
+  Counts counts = steady_callbacks(20, kAllWorkers);
+  request(1, RequestedState::kStop);
+  counts += callback(kBlockFrames);
+  ASSERT_EQ(slot(1).granted_state.load(), static_cast<std::uint32_t>(GrantedState::kStopped));
+  std::atomic<bool> resumed{false};
+  std::thread worker([&] {
+    // As the render loop: a stopped worker sleeps until the mixer grants rendering again,
+    // sleeping again after a spurious return (the waker's wake of the `stop` itself is one).
+    const auto granted = [&] {
+      return slot(1).granted_state.load(std::memory_order_acquire) ==
+             static_cast<std::uint32_t>(GrantedState::kRender);
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!granted() && std::chrono::steady_clock::now() < deadline) {
+      sleep_until_ready(slot(1).space_ready, granted, std::chrono::seconds(30));
+    }
+    resumed.store(granted());
+  });
+  // Let the waker's wake for the `stop` pass, then `play` while the worker sleeps (if it is
+  // awake instead, it sees the grant itself and the test proves less, but never fails wrongly).
+  for (int i = 0; i < 2; ++i) {
+    while (slot(1).space_ready.waiting.load() == 0) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  request(1, RequestedState::kPlay);
+  // Not counted: the allocation counter counts every thread, and the worker thread's end frees
+  // its state while this call may run.
+  mixer_->mix(out_.data(), kBlockFrames);
+  worker.join();
+  mixer_->set_waker(nullptr);
+  report(counts);
+  EXPECT_TRUE(resumed.load()) << "the stopped worker was not woken by `play`";
+  EXPECT_EQ(counts.total(), 0u) << counts;
 }
 
 TEST(MallocCounting, IsActiveInThisBuild) {

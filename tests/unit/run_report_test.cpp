@@ -1,7 +1,10 @@
 #include "coordinator/report/run_report.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <cerrno>
+#include <cstring>
 
 #include <fstream>
 #include <memory>
@@ -86,6 +89,37 @@ TEST(RunReport, HoldsTheConfigurationTheOutputAndEveryCounter) {
   EXPECT_EQ(worker.at("late_blocks"), 1);
   EXPECT_NEAR(worker.at("render_time").at("mean_share_of_period").get<double>(), 0.5, 1e-6);
   EXPECT_EQ(json.at("recording").at("frames_dropped"), 3);
+}
+
+TEST(RunReport, SaysEachThreadsSchedulingAndFlagsAWorkerNearRealTimeThrottling) {
+  Fixture f;
+  f.statistics.audio_thread = {SCHED_FIFO, 70, 0, 0};
+  f.statistics.waker = {SCHED_FIFO, 69, 0, 0};
+  f.statistics.realtime_throttle_share = 0.95;
+  f.statistics.workers[0].scheduling = {SCHED_FIFO, 68, 0, 0};
+  auto render = std::make_unique<DurationHistogram>();
+  render->record(5'000'000);  // 94 % of the period: past 90 % of the 0.95 share
+  f.statistics.workers[0].render_time = DurationSummary::read(*render);
+  WorkerStatistics refused = f.statistics.workers[0];
+  refused.scheduling = {SCHED_OTHER, 0, -10, EPERM};
+  f.statistics.workers.push_back(refused);
+  const auto json = nlohmann::json::parse(format_run_report(f.context, f.statistics, "exit", 0));
+  const auto& output = json.at("output");
+  EXPECT_EQ(output.at("audio_thread_scheduling").at("policy"), "SCHED_FIFO");
+  EXPECT_EQ(output.at("audio_thread_scheduling").at("priority"), 70);
+  EXPECT_EQ(output.at("waker_scheduling").at("priority"), 69);
+  EXPECT_DOUBLE_EQ(output.at("realtime_throttle_share").get<double>(), 0.95);
+  const auto& worker = json.at("workers").at(0);
+  EXPECT_EQ(worker.at("scheduling").at("policy"), "SCHED_FIFO");
+  EXPECT_EQ(worker.at("scheduling").at("realtime"), true);
+  EXPECT_EQ(worker.at("scheduling").at("priority"), 68);
+  EXPECT_TRUE(worker.at("scheduling").at("error").is_null());
+  EXPECT_EQ(worker.at("near_realtime_throttling"), true);
+  const auto& other = json.at("workers").at(1);
+  EXPECT_EQ(other.at("scheduling").at("policy"), "SCHED_OTHER");
+  EXPECT_EQ(other.at("scheduling").at("nice"), -10);
+  EXPECT_EQ(other.at("scheduling").at("error"), std::strerror(EPERM));
+  EXPECT_EQ(other.at("near_realtime_throttling"), false);  // SCHED_OTHER is never throttled
 }
 
 TEST(RunReport, AReportWhilePlayingHasNoExitCodeAndNoRecordingWhenNoneRuns) {

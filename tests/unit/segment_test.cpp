@@ -1,6 +1,6 @@
-// Segment (shared/segment.h, shared/segment_layout.h): layout version 6's staging table and
-// render-time histograms, and the seqlock hand-over of a worker's new frequencies (FIFO
-// `reseed`): taken whole and once, never torn, never waited for.
+// Segment (shared/segment.h, shared/segment_layout.h): layout version 7's futex words on lines
+// of their own, its staging table and render-time histograms, and the seqlock hand-over of a
+// worker's new frequencies (FIFO `reseed`): taken whole and once, never torn, never waited for.
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -56,7 +56,7 @@ TEST(SegmentGeometry, PutsTheStagingTableAfterTheFrequencyTableWithTheSameSize) 
 TEST(SegmentHeader, OfThisBuildPassesAndAnotherStagingOffsetOrVersionIsNamed) {
   Segment segment = make_segment(2, 10);
   const std::uint64_t bytes = segment.geometry().segment_bytes;
-  EXPECT_EQ(segment.header().layout_version, 6u);
+  EXPECT_EQ(segment.header().layout_version, 7u);
   EXPECT_EQ(check_segment_header(segment.header(), bytes), "");
 
   SegmentHeader& header = segment.header();  // not copyable (atomics): changed and restored
@@ -273,6 +273,39 @@ TEST(Segment, AWorkerTakesOnlyWholeTablesAndRefusesThoseAWriteOverlapped) {
   RecordProperty("publications", std::to_string(publications));
   RecordProperty("takes", std::to_string(takes));
   RecordProperty("overlapped", std::to_string(overlapped));
+}
+
+std::size_t line_of(std::size_t offset) {
+  return offset / kCacheLineBytes;
+}
+
+TEST(Segment, EveryFutexWordHasACacheLineOfItsOwn) {
+  // The mixer writes read_pos and timeline_pos every period and the worker write_pos: a futex
+  // word on their line would share their traffic (issue 12 item 4).
+  const std::size_t space_ready = offsetof(WorkerSlot, space_ready);
+  const std::size_t data_ready = offsetof(WorkerSlot, data_ready);
+  for (const std::size_t hot :
+       {offsetof(WorkerSlot, read_pos), offsetof(WorkerSlot, timeline_pos),
+        offsetof(WorkerSlot, write_pos), offsetof(WorkerSlot, granted_state),
+        offsetof(WorkerSlot, underrun_frames)}) {
+    EXPECT_NE(line_of(space_ready), line_of(hot));
+    EXPECT_NE(line_of(data_ready), line_of(hot));
+  }
+  EXPECT_EQ(sizeof(WakeWord), kCacheLineBytes);
+  EXPECT_EQ(space_ready % kCacheLineBytes, 0u);
+  EXPECT_EQ(data_ready % kCacheLineBytes, 0u);
+  EXPECT_NE(line_of(offsetof(SegmentHeader, attach_wake)),
+            line_of(offsetof(SegmentHeader, shutdown)));
+}
+
+TEST(Segment, TheWorkersSchedulingIsWhatTheCoordinatorSet) {
+  const Segment segment = make_segment(1, 4);
+  segment.set_worker_scheduling({true, 68, 0}, -5);
+  EXPECT_EQ(segment.header().worker_priority, 68);
+  EXPECT_EQ(segment.header().worker_nice, -5);  // the fallback when SCHED_FIFO is refused
+  segment.set_worker_scheduling({false, 0, -3}, -5);
+  EXPECT_EQ(segment.header().worker_priority, 0);
+  EXPECT_EQ(segment.header().worker_nice, -3);
 }
 
 }  // namespace

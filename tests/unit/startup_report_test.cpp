@@ -105,5 +105,32 @@ TEST(StartupReport, PassesTheWorkersMemoryLockingFailuresOn) {
       << text;
 }
 
+TEST(StartupReport, SaysWhatSchedulingTheAudioThreadTheWakerAndEachWorkerGot) {
+  StartupFacts facts = live_facts();
+  facts.audio_thread_priority = "asks SCHED_FIFO 70";
+  facts.waker_scheduling = "SCHED_FIFO 69";
+  facts.worker_scheduling = {"SCHED_FIFO 68",
+                             "SCHED_OTHER nice 0 (refused: Operation not permitted)"};
+  std::string text = format_startup_report(two_workers(), seeded_plan(), facts);
+  EXPECT_NE(
+      text.find("synthfarm: scheduling: audio thread asks SCHED_FIFO 70, waker SCHED_FIFO 69, "
+                "workers below the waker\n"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("oscillators 0-1, SCHED_FIFO 68\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("oscillators 2-3, SCHED_OTHER nice 0 (refused: Operation not permitted)\n"),
+            std::string::npos)
+      << text;
+
+  facts.not_realtime_reason = "the audio thread is not real-time";
+  facts.audio_thread_priority = "not real-time";
+  facts.waker_scheduling = "SCHED_OTHER nice 0";
+  text = format_startup_report(two_workers(), seeded_plan(), facts);
+  EXPECT_NE(text.find("waker SCHED_OTHER nice 0, workers below the waker (none of ours "
+                      "real-time: the audio thread is not real-time)\n"),
+            std::string::npos)
+      << text;
+}
+
 }  // namespace
 }  // namespace synthfarm

@@ -2,6 +2,9 @@
 #include "coordinator/report/status_text.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
+
+#include <cerrno>
 
 #include <memory>
 #include <string>
@@ -63,10 +66,40 @@ TEST(StatusText, HasTheRunLineThenOneLinePerWorker) {
             "server_xruns=4 nonfinite_samples=2 limited_samples=3 gain_db=-6.00\n"
             "status worker 0: state=playing pid=1234 oscillators=50 rendered_frames=96512 "
             "underrun_frames=0 late_blocks=0 discarded_frames=0 render_load=50.0% "
-            "render_max_us=2666.7 feedback=0.2 mul=0.5\n"
+            "render_max_us=2666.7 feedback=0.2 mul=0.5 sched=SCHED_OTHER sched_nice=0 "
+            "near_rt_throttling=no\n"
             "status worker 1: state=dead pid=1235 oscillators=50 rendered_frames=0 "
             "underrun_frames=96000 late_blocks=375 discarded_frames=7 render_load=0.0% "
-            "render_max_us=0.0 feedback=0.2 mul=0.5\n");
+            "render_max_us=0.0 feedback=0.2 mul=0.5 sched=SCHED_OTHER sched_nice=0 "
+            "near_rt_throttling=no\n");
+}
+
+TEST(StatusText, SaysEachThreadsSchedulingAndFlagsARealTimeWorkerNearThrottling) {
+  RunStatistics run = two_seconds();
+  run.audio_thread = {SCHED_FIFO, 70, 0, 0};
+  run.waker = {SCHED_FIFO, 69, 0, 0};
+  run.realtime_throttle_share = 0.95;
+  run.workers[0].scheduling = {SCHED_FIFO, 68, 0, 0};
+  run.workers[0].render_time = durations(375, 4'900'000);  // 91.9 % of the 5.33 ms period
+  run.workers[1].scheduling = {SCHED_OTHER, 0, -10, EPERM};
+  run.workers[1].render_time = durations(375, 5'000'000);  // busier, but never throttled
+  const std::string text = format_status_text("status", run, std::nullopt);
+  EXPECT_NE(text.find("status scheduling: audio_thread=SCHED_FIFO audio_thread_priority=70 "
+                      "waker=SCHED_FIFO waker_priority=69 rt_throttle_share=0.950\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("sched=SCHED_FIFO sched_priority=68 near_rt_throttling=yes\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("sched=SCHED_OTHER sched_nice=-10 sched_errno=" + std::to_string(EPERM) +
+                      " near_rt_throttling=no\n"),
+            std::string::npos)
+      << text;
+  // Well below the share: no flag.
+  run.workers[0].render_time = durations(375, 2'666'667);
+  EXPECT_NE(format_status_text("status", run, std::nullopt)
+                .find("sched=SCHED_FIFO sched_priority=68 near_rt_throttling=no\n"),
+            std::string::npos);
 }
 
 TEST(StatusText, PutsTheRecordingLineAfterTheRunLineUnderTheSameLabel) {
