@@ -1,13 +1,13 @@
 #include "coordinator/plan/cli_options.h"
 
 #include <arpa/inet.h>
+#include <regex.h>
 #include <unistd.h>
 #include <boost/program_options.hpp>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <regex>
 #include <sstream>
 
 #include "coordinator/control/control_command.h"
@@ -69,7 +69,10 @@ AudioApi parse_audio_api(const std::string& text) {
 }
 
 // --connect's value: physical, none, or a pattern checked here so that a typo fails before
-// anything starts, with the grammar libjack's jack_get_ports applies (POSIX extended).
+// anything starts, by the very function libjack's jack_get_ports compiles it with: glibc's
+// regcomp, POSIX extended. Not std::regex: besides being another dialect, libstdc++ 12 overflows
+// a signed integer on a repetition count such as x{8666666666666666666} (undefined behaviour,
+// found by tests/fuzz/command_line_fuzzer), where regcomp answers "Invalid content of \{\}".
 JackConnections parse_jack_connections(const std::string& text) {
   JackConnections connections;
   if (text == "physical") return connections;
@@ -78,12 +81,14 @@ JackConnections parse_jack_connections(const std::string& text) {
     return connections;
   }
   if (text.empty()) fail("connect", "needs physical, none or a regular expression");
-  try {
-    const std::regex check(text, std::regex::extended);
-  } catch (const std::regex_error& error) {
-    fail("connect", "'" + text + "' is not a POSIX extended regular expression (" + error.what() +
+  regex_t compiled;
+  if (const int error = regcomp(&compiled, text.c_str(), REG_EXTENDED | REG_NOSUB); error != 0) {
+    char message[128];
+    regerror(error, &compiled, message, sizeof message);
+    fail("connect", "'" + text + "' is not a POSIX extended regular expression (" + message +
                         "); see jack_lsp for the port names");
   }
+  regfree(&compiled);
   connections.kind = JackConnections::Kind::kPattern;
   connections.pattern = text;
   return connections;
