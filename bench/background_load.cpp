@@ -1,5 +1,7 @@
 #include "bench/background_load.h"
 
+#include "bench/child_cleanup.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -17,6 +19,7 @@ constexpr const char* kBusyProgram = "/usr/bin/yes";
 }  // namespace
 
 BackgroundLoad::BackgroundLoad(std::uint32_t processes, std::string& error) {
+  install_child_cleanup();
   const pid_t parent = getpid();
   for (std::uint32_t i = 0; i < processes; ++i) {
     const pid_t child = fork();
@@ -34,6 +37,7 @@ BackgroundLoad::BackgroundLoad(std::uint32_t processes, std::string& error) {
       _exit(127);
     }
     children_.push_back(child);
+    track_child(child, SIGKILL);
   }
   // A child that could not exec has exited by now or soon; one that did runs for ever.
   usleep(50'000);
@@ -52,6 +56,7 @@ BackgroundLoad::~BackgroundLoad() {
   for (const pid_t child : children_) {
     while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
     }
+    untrack_child(child);
   }
 }
 

@@ -4,9 +4,9 @@
 // twice). Each is /usr/bin/yes writing to /dev/null: it burns a whole CPU in user and system
 // time, as the reproduction did.
 //
-// Nothing is left behind: the destructor kills and reaps them; each also gets SIGKILL from the
-// kernel when this process dies (PR_SET_PDEATHSIG), by a signal or a crash, before it could
-// run its destructors.
+// Nothing is left behind: the destructor kills and reaps them; SIGINT, SIGTERM or SIGHUP has
+// them killed and reaped before the bench dies (child_cleanup.h); and each gets SIGKILL from
+// the kernel when this process dies any other way (PR_SET_PDEATHSIG).
 //
 // Thread: main (the one thread of synthfarm-bench; PR_SET_PDEATHSIG follows the thread that
 // forks). Forks, makes syscalls.

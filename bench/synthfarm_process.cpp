@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -13,6 +14,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "bench/child_cleanup.h"
 
 extern char** environ;
 
@@ -81,6 +84,7 @@ std::optional<FinishedRun> run_synthfarm(const std::string& synthfarm,
   std::vector<char*> envp;
   for (std::string& variable : environment) envp.push_back(variable.data());
   envp.push_back(nullptr);
+  install_child_cleanup();
   const auto start = std::chrono::steady_clock::now();
   const pid_t child = fork();
   if (child < 0) {
@@ -88,6 +92,9 @@ std::optional<FinishedRun> run_synthfarm(const std::string& synthfarm,
     return std::nullopt;
   }
   if (child == 0) {
+    // A bench killed outright (SIGKILL) takes its probe with it: synthfarm stops its workers
+    // on SIGTERM.
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) _exit(126);
     const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0) _exit(126);
     if (!settings.realtime_allowed) {
@@ -102,12 +109,14 @@ std::optional<FinishedRun> run_synthfarm(const std::string& synthfarm,
     execve(synthfarm.c_str(), argv.data(), envp.data());
     _exit(127);
   }
+  track_child(child, SIGTERM);
   int status = 0;
   rusage usage{};
   pid_t reaped = 0;
   do {
     reaped = wait4(child, &status, 0, &usage);
   } while (reaped < 0 && errno == EINTR);
+  untrack_child(child);
   const auto end = std::chrono::steady_clock::now();
   FinishedRun run;
   run.output = text_of(log);
