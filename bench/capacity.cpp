@@ -17,12 +17,12 @@
 namespace synthfarm::bench {
 namespace {
 
-// The median over workers of each one's median block render time (ns), from a report's
-// "workers" array.
-double median_block_ns(const nlohmann::json& workers) {
+// The median over workers of each one's `statistic` ("median_ns", "mean_ns") of its block
+// render times, from a report's "workers" array.
+double median_over_workers(const nlohmann::json& workers, const char* statistic) {
   std::vector<double> medians;
   for (const nlohmann::json& worker : workers) {
-    medians.push_back(worker.at("render_time").at("median_ns").get<double>());
+    medians.push_back(worker.at("render_time").at(statistic).get<double>());
   }
   if (medians.empty()) return 0.0;
   std::sort(medians.begin(), medians.end());
@@ -52,7 +52,8 @@ bool read_probe_report(const std::filesystem::path& path, ProbeResult& probe, st
       return false;
     }
     probe.block_frames = report.at("configuration").at("block_frames").get<std::uint32_t>();
-    probe.render_median_ns = median_block_ns(workers);
+    probe.render_median_ns = median_over_workers(workers, "median_ns");
+    probe.render_mean_ns = median_over_workers(workers, "mean_ns");
     double load_sum = 0.0;
     for (const nlohmann::json& worker : workers) {
       probe.underrun_frames += worker.at("underrun_frames").get<std::uint64_t>();
@@ -268,7 +269,8 @@ std::optional<OfflineCost> measure_offline_cost(const CapacityOptions& options,
       std::ifstream file(report);
       const nlohmann::json parsed = nlohmann::json::parse(file);
       cost.block_frames = parsed.at("configuration").at("block_frames").get<std::uint32_t>();
-      cost.render_median_ns = median_block_ns(parsed.at("workers"));
+      cost.render_median_ns = median_over_workers(parsed.at("workers"), "median_ns");
+      cost.render_mean_ns = median_over_workers(parsed.at("workers"), "mean_ns");
       read = true;
     } catch (const nlohmann::json::exception& failure) {
       error = "the report of the offline render " + report.string() +

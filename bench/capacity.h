@@ -71,8 +71,10 @@ struct ProbeResult {
   double render_load_avg_percent = 0.0;  // mean over workers of synthfarm's render_load
   double render_load_max_percent = 0.0;  // the busiest worker's render_load
   // The median over workers of each one's median block render time, in ns (synthfarm's
-  // render_time counters).
+  // render_time counters: a histogram, so the median is exact to 1/16 octave, about 4 %), and
+  // of each one's mean (exact, and longer than the median by the tail of slow blocks).
   double render_median_ns = 0.0;
+  double render_mean_ns = 0.0;
   std::uint32_t block_frames = 0;
   double wall_seconds = 0.0;
 };
@@ -82,9 +84,13 @@ struct OfflineCost {
   std::uint32_t workers = 0;
   std::uint32_t sines_per_worker = 0;
   double render_median_ns = 0.0;  // median over workers of their median block, in ns
+  double render_mean_ns = 0.0;    // median over workers of their mean block, in ns
   std::uint32_t block_frames = 0;
   double ns_per_oscillator_sample() const {
     return render_median_ns / (static_cast<double>(sines_per_worker) * block_frames);
+  }
+  double mean_ns_per_oscillator_sample() const {
+    return render_mean_ns / (static_cast<double>(sines_per_worker) * block_frames);
   }
 };
 

@@ -92,6 +92,10 @@ ResultTable capacity_table(const CapacityMeasurement& measured, std::uint32_t cp
       {.name = "live_ns_per_oscillator_sample", .heading = "live ns", .decimals = 4},
       {.name = "offline_ns_per_oscillator_sample", .heading = "offline ns", .decimals = 4},
       {.name = "live_over_offline", .heading = "live/off", .decimals = 3},
+      // The same from the mean blocks: exact, and with the tail of slow blocks in it.
+      {.name = "live_mean_ns_per_oscillator_sample", .heading = "live mean", .decimals = 4},
+      {.name = "offline_mean_ns_per_oscillator_sample", .outputs = kJson | kCsv},
+      {.name = "live_mean_over_offline_mean", .heading = "mean l/o", .decimals = 3},
       // Load rows: the median capacity over that of the same row without the load.
       {.name = "share_of_unloaded",
        .heading = "of unloaded",
@@ -168,8 +172,14 @@ ResultTable capacity_table(const CapacityMeasurement& measured, std::uint32_t cp
       if (const auto& at = r.at_capacity; at && at->render_median_ns > 0.0) {
         const double live_ns =
             at->render_median_ns / (static_cast<double>(at->sines_per_worker) * at->block_frames);
+        const double offline_mean_ns = offline->second.mean_ns_per_oscillator_sample();
+        const double live_mean_ns =
+            at->render_mean_ns / (static_cast<double>(at->sines_per_worker) * at->block_frames);
         row.set("live_ns_per_oscillator_sample", live_ns)
-            .set("live_over_offline", live_ns / offline_ns);
+            .set("live_over_offline", live_ns / offline_ns)
+            .set("live_mean_ns_per_oscillator_sample", live_mean_ns)
+            .set("offline_mean_ns_per_oscillator_sample", offline_mean_ns)
+            .set("live_mean_over_offline_mean", live_mean_ns / offline_mean_ns);
       }
     }
     if (const auto& at = r.at_capacity) {
@@ -255,7 +265,9 @@ int run_capacity(CapacityCommand command) {
       "median search's capacity; load: the workers' render_load there (mean, busiest); -: no "
       "probe passed. probes and wall s: all searches together.\nrt: real-time scheduling "
       "allowed (on) or not (off). of bound: capacity / bound; live ns, offline ns: the median "
-      "block's ns per oscillator-sample at capacity and offline; of unloaded: capacity under "
+      "block's ns per oscillator-sample at capacity and offline (to 1/16 octave, ~4 %%: a "
+      "histogram's); live mean, mean l/o: the same from the mean blocks (exact, the slow tail "
+      "included); of unloaded: capacity under "
       "load / capacity without it.\n");
   return write_reports(command.files,
                        {{"benchmark", "capacity"},
