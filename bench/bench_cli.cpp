@@ -8,6 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "coordinator/plan/cpu_list.h"
+#include "shared/parameter_ranges.h"
+
 namespace synthfarm::bench {
 namespace {
 
@@ -91,6 +94,13 @@ constexpr const char* kCapacityHelp =
     "the wall time of the searches. One probe is one sample of a noisy machine: longer probes\n"
     "give steadier, usually lower, capacities, and repeats show the spread.\n"
     "\n"
+    "The kernel bound: after the searches, the median capacity of each row is rendered offline\n"
+    "(synthfarm --output, at most 5 s of audio, no background load); its median block costs\n"
+    "N ns per oscillator-sample, and min(W, CPUs) cores could render cores x 1e9 / (N x 48000)\n"
+    "oscillators in real time. The capacity is reported as a share of that bound, and the\n"
+    "live block's cost (the median block of the probe at capacity) beside the offline one,\n"
+    "and the same from the mean blocks (the median is a histogram's, exact to about 4 %).\n"
+    "\n"
     "Options:\n"
     "  --workers LIST         worker counts, comma-separated, 1 to 256.\n"
     "                         Default 1,2,...,2 x logical cores.\n"
@@ -104,9 +114,23 @@ constexpr const char* kCapacityHelp =
     "  --attempts N           probes of one count before it counts as failed, 1 to 10: a count\n"
     "                         passes when any of them has no underrun, so that one stall of\n"
     "                         a shared machine does not decide the search. Default 2.\n"
-    "  --repeat N             whole searches per worker count, 1 to 100, interleaved (every\n"
-    "                         count once, then again); the table shows the median capacity\n"
-    "                         and the range, and the loads of the median search. Default 3.\n"
+    "  --repeat N             whole searches per worker count and condition, 1 to 100,\n"
+    "                         interleaved (every one once, then again); the table shows the\n"
+    "                         median capacity and the range, and the loads of the median\n"
+    "                         search. Default 3.\n"
+    "  --buffers LIST         synthfarm --buffers (the latency: buffers rendered ahead),\n"
+    "                         comma-separated, 1 to 16; each a search of its own.\n"
+    "                         Default 2,3,4.\n"
+    "  --cpus LIST            synthfarm --cpus for every probe (e.g. 0,1: worker N on the Nth\n"
+    "                         CPU). Default: not given (unpinned).\n"
+    "  --background-load N    also search with N busy processes at normal priority beside\n"
+    "                         synthfarm (/usr/bin/yes > /dev/null, started and killed by the\n"
+    "                         bench), 0 to 64: rows with load 0 and load N side by side.\n"
+    "                         Default 0 (none).\n"
+    "  --realtime MODE        on: synthfarm schedules as it does for a user allowed real time;\n"
+    "                         off: as for one who is not (RLIMIT_RTPRIO 0, no CAP_SYS_NICE,\n"
+    "                         SYNTHFARM_REALTIME=off); both: each a search of its own.\n"
+    "                         Default on.\n"
     "  --json FILE            also write the results as JSON. Default: not written.\n"
     "  --csv FILE             also write the results as CSV. Default: not written.\n"
     "  -h, --help             this text.\n";
@@ -181,7 +205,8 @@ BenchCli parse_bench_cli(int argc, char** argv) {
         known({"--json", "--csv"}) ||
         (mix        ? known({"--workers", "--blocks", "--callbacks"})
          : capacity ? known({"--workers", "--seconds", "--kernel", "--max-oscillators",
-                             "--precision", "--repeat", "--attempts"})
+                             "--precision", "--repeat", "--attempts", "--buffers", "--cpus",
+                             "--background-load", "--realtime"})
                     : known({"--max-workers", "--oscillators", "--per-worker", "--seconds",
                              "--kernel", "--repeat"}));
     if (!takes_value) {
@@ -251,6 +276,31 @@ BenchCli parse_bench_cli(int argc, char** argv) {
       if (!repeats) return bad("a whole number " + bounds_text(1, 100));
       throughput.repeats = static_cast<std::uint32_t>(*repeats);
       search.repeats = static_cast<std::uint32_t>(*repeats);
+    } else if (option == "--buffers") {
+      const auto list = parse_list(value, kMinBuffers, kMaxBuffers);
+      if (!list) {
+        return bad("a comma-separated list of buffer counts " +
+                   bounds_text(kMinBuffers, kMaxBuffers));
+      }
+      search.buffers = *list;
+    } else if (option == "--cpus") {
+      std::string why;
+      if (!parse_cpu_list(value, why)) return bad("a CPU list like 0,1 or 0-3 (" + why + ")");
+      search.cpus = value;
+    } else if (option == "--background-load") {
+      const auto processes = parse_whole(value, 0, 64);
+      if (!processes) return bad("a whole number " + bounds_text(0, 64));
+      search.background_load = static_cast<std::uint32_t>(*processes);
+    } else if (option == "--realtime") {
+      if (value == "on") {
+        search.realtime = CapacityOptions::Realtime::kOn;
+      } else if (value == "off") {
+        search.realtime = CapacityOptions::Realtime::kOff;
+      } else if (value == "both") {
+        search.realtime = CapacityOptions::Realtime::kBoth;
+      } else {
+        return bad("on, off or both");
+      }
     } else if (option == "--kernel") {
       if (value != "fast" && value != "exact") return bad("fast or exact");
       throughput.kernel = value;

@@ -1,22 +1,52 @@
-// synthfarm-bench capacity: the searches of every worker count, one row per worker count (the
-// median search, with every search beside it in JSON).
+// synthfarm-bench capacity: the searches of every worker count and condition (buffers, real
+// time, background load), one row for each (the median search, with every search beside it in
+// JSON), and the kernel bound each median capacity is a share of.
+#include <sched.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/bench_commands.h"
 #include "bench/bench_report.h"
 #include "bench/capacity.h"
 #include "bench/result_table.h"
+#include "coordinator/plan/cpu_list.h"
 
 namespace synthfarm::bench {
 namespace {
 
-// The searches of one worker count, in run order: JSON only (CSV counts them).
+// What the capacity searches and the offline renders after them found.
+struct CapacityMeasurement {
+  std::vector<CapacityResult> searches;
+  // Offline cost by (workers, sines per worker): each median capacity rendered once.
+  std::map<std::pair<std::uint32_t, std::uint32_t>, OfflineCost> offline;
+};
+
+// The CPUs the workers can use: --cpus's list, else the bench's own allowed set (synthfarm
+// inherits it).
+std::uint32_t usable_cpus(const CapacityOptions& options) {
+  std::string why;
+  if (!options.cpus.empty()) {
+    if (const auto cpus = parse_cpu_list(options.cpus, why)) {
+      return static_cast<std::uint32_t>(cpus->size());
+    }
+  }
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return 1;
+  return static_cast<std::uint32_t>(std::max(1, CPU_COUNT(&allowed)));
+}
+
+// The searches of one worker count and condition, in run order: JSON only (CSV counts them).
 std::shared_ptr<const ResultTable> searches_table(const std::vector<CapacityResult>& results,
-                                                  std::uint32_t workers) {
+                                                  const CapacitySummary& summary) {
   auto table = std::make_shared<ResultTable>(std::vector<Column>{
       {.name = "repeat"},
       {.name = "capacity"},
@@ -26,7 +56,7 @@ std::shared_ptr<const ResultTable> searches_table(const std::vector<CapacityResu
       {.name = "wall_seconds"},
   });
   for (const CapacityResult& search : results) {
-    if (search.workers != workers) continue;
+    if (search.workers != summary.workers || !(search.condition == summary.condition)) continue;
     table->add_row()
         .set("repeat", search.repeat)
         .set("capacity", search.capacity)
@@ -38,15 +68,40 @@ std::shared_ptr<const ResultTable> searches_table(const std::vector<CapacityResu
   return table;
 }
 
-ResultTable capacity_table(const std::vector<CapacityResult>& results) {
+ResultTable capacity_table(const CapacityMeasurement& measured, std::uint32_t cpus) {
+  const std::vector<CapacityResult>& results = measured.searches;
   ResultTable table({
       {.name = "workers"},
+      {.name = "buffers"},
+      {.name = "realtime", .heading = "rt", .align_left = true},
+      {.name = "background_load", .heading = "load"},
       {.name = "capacity"},
       {.name = "range", .outputs = kText},
       {.name = "capacity_min", .outputs = kJson | kCsv},
       {.name = "capacity_max", .outputs = kJson | kCsv},
       {.name = "searches", .outputs = kJson | kCsv},
       {.name = "capacities", .outputs = kJson},
+      // The kernel bound of the median capacity's offline render, and the capacity's share.
+      {.name = "share_of_kernel_bound",
+       .heading = "of bound",
+       .decimals = 1,
+       .text_scale = 100,
+       .text_suffix = "%"},
+      {.name = "kernel_bound", .heading = "bound"},
+      {.name = "bound_cores", .outputs = kJson | kCsv},
+      {.name = "live_ns_per_oscillator_sample", .heading = "live ns", .decimals = 4},
+      {.name = "offline_ns_per_oscillator_sample", .heading = "offline ns", .decimals = 4},
+      {.name = "live_over_offline", .heading = "live/off", .decimals = 3},
+      // The same from the mean blocks: exact, and with the tail of slow blocks in it.
+      {.name = "live_mean_ns_per_oscillator_sample", .heading = "live mean", .decimals = 4},
+      {.name = "offline_mean_ns_per_oscillator_sample", .outputs = kJson | kCsv},
+      {.name = "live_mean_over_offline_mean", .heading = "mean l/o", .decimals = 3},
+      // Load rows: the median capacity over that of the same row without the load.
+      {.name = "share_of_unloaded",
+       .heading = "of unloaded",
+       .decimals = 1,
+       .text_scale = 100,
+       .text_suffix = "%"},
       {.name = "sines_per_worker", .heading = "per worker"},
       {.name = "first_failure", .heading = "failed at", .zero_text = "none"},
       {.name = "probes"},
@@ -69,28 +124,64 @@ ResultTable capacity_table(const std::vector<CapacityResult>& results) {
       // All searches of the worker count together.
       {.name = "wall_seconds", .heading = "wall s", .decimals = 1},
   });
-  for (const CapacitySummary& summary : summarize_capacity(results)) {
+  const std::vector<CapacitySummary> summaries = summarize_capacity(results);
+  for (const CapacitySummary& summary : summaries) {
     const CapacityResult& r = summary.median_search;
     double wall_seconds = 0.0;
     std::uint64_t probes = 0;
     for (const CapacityResult& search : results) {
-      if (search.workers != summary.workers) continue;
+      if (search.workers != summary.workers || !(search.condition == summary.condition)) continue;
       wall_seconds += search.wall_seconds;
       probes += search.probes;
     }
     auto row = table.add_row();
     row.set("workers", r.workers)
+        .set("buffers", summary.condition.buffers)
+        .set("realtime", std::string(summary.condition.realtime ? "on" : "off"))
+        .set("background_load", summary.condition.background_load)
         .set("capacity", summary.median)
         .set("range",
              range_text(static_cast<double>(summary.min), static_cast<double>(summary.max), 0))
         .set("capacity_min", summary.min)
         .set("capacity_max", summary.max)
-        .set("searches", searches_table(results, summary.workers))
+        .set("searches", searches_table(results, summary))
         .set("capacities", summary.capacities)
         .set("sines_per_worker", r.sines_per_worker)
         .set("first_failure", r.first_failure)
         .set("probes", probes)
         .set("wall_seconds", wall_seconds);
+    if (summary.condition.background_load > 0) {
+      SearchCondition quiet = summary.condition;
+      quiet.background_load = 0;
+      for (const CapacitySummary& other : summaries) {
+        if (other.workers == summary.workers && other.condition == quiet && other.median > 0) {
+          row.set("share_of_unloaded",
+                  static_cast<double>(summary.median) / static_cast<double>(other.median));
+        }
+      }
+    }
+    const auto offline = measured.offline.find({r.workers, r.sines_per_worker});
+    if (offline != measured.offline.end() && offline->second.render_median_ns > 0.0) {
+      const double offline_ns = offline->second.ns_per_oscillator_sample();
+      const std::uint32_t cores = std::min(r.workers, cpus);
+      const double bound = kernel_bound(cores, offline_ns, 48000);
+      row.set("offline_ns_per_oscillator_sample", offline_ns)
+          .set("bound_cores", cores)
+          .set("kernel_bound", static_cast<std::uint64_t>(bound))
+          .set("share_of_kernel_bound", static_cast<double>(summary.median) / bound);
+      if (const auto& at = r.at_capacity; at && at->render_median_ns > 0.0) {
+        const double live_ns =
+            at->render_median_ns / (static_cast<double>(at->sines_per_worker) * at->block_frames);
+        const double offline_mean_ns = offline->second.mean_ns_per_oscillator_sample();
+        const double live_mean_ns =
+            at->render_mean_ns / (static_cast<double>(at->sines_per_worker) * at->block_frames);
+        row.set("live_ns_per_oscillator_sample", live_ns)
+            .set("live_over_offline", live_ns / offline_ns)
+            .set("live_mean_ns_per_oscillator_sample", live_mean_ns)
+            .set("offline_mean_ns_per_oscillator_sample", offline_mean_ns)
+            .set("live_mean_over_offline_mean", live_mean_ns / offline_mean_ns);
+      }
+    }
     if (const auto& at = r.at_capacity) {
       row.set("callbacks", at->callbacks)
           .set("callback_avg_us", at->callback_avg_us)
@@ -123,18 +214,42 @@ int run_capacity(CapacityCommand command) {
       return kExitUsage;
     }
   }
-  const auto measured = measure_with_synthfarm([&](const std::string& program, std::string& error) {
-    return measure_capacity(options, program, error);
-  });
+  const auto measured = measure_with_synthfarm(
+      [&](const std::string& program, std::string& error) -> std::optional<CapacityMeasurement> {
+        auto searches = measure_capacity(options, program, error);
+        if (!searches) return std::nullopt;
+        CapacityMeasurement measurement{std::move(*searches), {}};
+        // The kernel bound of each median capacity, with nothing else running.
+        for (const CapacitySummary& summary : summarize_capacity(measurement.searches)) {
+          const std::uint32_t sines = summary.median_search.sines_per_worker;
+          if (sines == 0 || measurement.offline.contains({summary.workers, sines})) continue;
+          std::fprintf(stderr, "synthfarm-bench: capacity, offline render of W=%u S=%u\n",
+                       summary.workers, sines);
+          auto cost = measure_offline_cost(options, program, summary.workers, sines, error);
+          if (!cost) return std::nullopt;
+          measurement.offline[{summary.workers, sines}] = *cost;
+        }
+        return measurement;
+      });
   if (!measured) return kExitFailure;
   const auto& [results, synthfarm, load_start, load_end] = *measured;
-  const ResultTable table = capacity_table(results);
+  const std::uint32_t cpus = usable_cpus(options);
+  const ResultTable table = capacity_table(results, cpus);
 
   print_machine(machine, load_start, load_end, options.kernel);
   std::printf(
-      "measure:      %s --audio null --duration %g --seed 1 (48 kHz, 256-frame buffers); a "
-      "probe passes with 0 underrun frames and 0 device underflows\n",
-      synthfarm.c_str(), options.seconds);
+      "measure:      %s --audio null --duration %g --seed 1 --buffers B%s%s (48 kHz, 256-frame "
+      "buffers); a probe passes with 0 underrun frames and 0 device underflows\n",
+      synthfarm.c_str(), options.seconds, options.cpus.empty() ? "" : " --cpus ",
+      options.cpus.c_str());
+  std::printf(
+      "bound:        each median capacity rendered offline (--output, %g s); bound = min(W, %u "
+      "CPUs) x 1e9 / (offline ns per oscillator-sample x 48000)\n",
+      std::min(options.seconds, options.offline_seconds), cpus);
+  if (options.background_load > 0) {
+    std::printf("load:         rows with load %u ran beside %u x /usr/bin/yes > /dev/null\n",
+                options.background_load, options.background_load);
+  }
   std::printf(
       "search:       from %llu in total, doubling to at most %llu, then bisecting to within "
       "%g %%; %u searches per worker count, interleaved; a count fails after %u failed "
@@ -148,7 +263,12 @@ int run_capacity(CapacityCommand command) {
       "lowest-highest); failed at: the smallest failing one of the median search (none: the "
       "maximum passed).\ncb avg%%, cb max%%: the callback's time as a share of the period at the "
       "median search's capacity; load: the workers' render_load there (mean, busiest); -: no "
-      "probe passed. probes and wall s: all searches together.\n");
+      "probe passed. probes and wall s: all searches together.\nrt: real-time scheduling "
+      "allowed (on) or not (off). of bound: capacity / bound; live ns, offline ns: the median "
+      "block's ns per oscillator-sample at capacity and offline (to 1/16 octave, ~4 %%: a "
+      "histogram's); live mean, mean l/o: the same from the mean blocks (exact, the slow tail "
+      "included); of unloaded: capacity under "
+      "load / capacity without it.\n");
   return write_reports(command.files,
                        {{"benchmark", "capacity"},
                         {"machine", machine_json(machine, load_start, load_end)},
@@ -160,7 +280,12 @@ int run_capacity(CapacityCommand command) {
                         {"block_frames", 256},
                         {"start_oscillators", options.start_oscillators},
                         {"max_oscillators", options.max_oscillators},
-                        {"precision", options.precision}},
+                        {"precision", options.precision},
+                        {"buffers", options.buffers},
+                        {"cpus", options.cpus},
+                        {"background_load", options.background_load},
+                        {"bound_cpus", cpus},
+                        {"offline_seconds", std::min(options.seconds, options.offline_seconds)}},
                        table);
 }
 

@@ -1,7 +1,9 @@
 #include "bench/synthfarm_process.h"
 
 #include <fcntl.h>
-#include <spawn.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +14,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "bench/child_cleanup.h"
 
 extern char** environ;
 
@@ -60,7 +64,7 @@ std::string unique_run_name() {
 
 std::optional<FinishedRun> run_synthfarm(const std::string& synthfarm,
                                          const std::vector<std::string>& arguments,
-                                         std::string& error) {
+                                         std::string& error, const RunSettings& settings) {
   const std::filesystem::path log =
       std::filesystem::temp_directory_path() / (unique_run_name() + ".log");
   std::vector<std::string> all{synthfarm};
@@ -69,26 +73,50 @@ std::optional<FinishedRun> run_synthfarm(const std::string& synthfarm,
   for (std::string& argument : all) argv.push_back(argument.data());
   argv.push_back(nullptr);
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t child = 0;
+  // fork, not posix_spawn: the child changes its limits and capabilities before exec. This
+  // program has no other thread, so the child may do more than async-signal-safe calls allow
+  // a threaded one; it still only makes syscalls.
+  std::vector<std::string> environment;
+  for (char** variable = environ; *variable; ++variable) {
+    if (std::strncmp(*variable, "SYNTHFARM_REALTIME=", 19) != 0) environment.push_back(*variable);
+  }
+  if (!settings.realtime_allowed) environment.push_back("SYNTHFARM_REALTIME=off");
+  std::vector<char*> envp;
+  for (std::string& variable : environment) envp.push_back(variable.data());
+  envp.push_back(nullptr);
+  install_child_cleanup();
   const auto start = std::chrono::steady_clock::now();
-  const int spawned =
-      posix_spawn(&child, synthfarm.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) {
-    error = "cannot start " + synthfarm + ": " + std::strerror(spawned);
+  const pid_t child = fork();
+  if (child < 0) {
+    error = "cannot start " + synthfarm + ": fork failed: " + std::strerror(errno);
     return std::nullopt;
   }
+  if (child == 0) {
+    // A bench killed outright (SIGKILL) takes its probe with it: synthfarm stops its workers
+    // on SIGTERM.
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) _exit(126);
+    const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0) _exit(126);
+    if (!settings.realtime_allowed) {
+      const rlimit none{0, 0};
+      if (setrlimit(RLIMIT_RTPRIO, &none) != 0) _exit(126);
+      // EINVAL: a kernel without capabilities; EPERM: we are not privileged, so synthfarm
+      // will not be either (the rlimit alone refuses real time to an unprivileged process).
+      if (prctl(PR_CAPBSET_DROP, CAP_SYS_NICE, 0, 0, 0) != 0 && errno != EPERM && errno != EINVAL) {
+        _exit(126);
+      }
+    }
+    execve(synthfarm.c_str(), argv.data(), envp.data());
+    _exit(127);
+  }
+  track_child(child, SIGTERM);
   int status = 0;
   rusage usage{};
   pid_t reaped = 0;
   do {
     reaped = wait4(child, &status, 0, &usage);
   } while (reaped < 0 && errno == EINTR);
+  untrack_child(child);
   const auto end = std::chrono::steady_clock::now();
   FinishedRun run;
   run.output = text_of(log);

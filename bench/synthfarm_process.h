@@ -22,11 +22,20 @@ struct FinishedRun {
   std::string output;  // stdout and stderr, interleaved
 };
 
+// How a run's process is set up besides its arguments.
+struct RunSettings {
+  // false: synthfarm runs without the right to real-time scheduling, as for a user without
+  // RLIMIT_RTPRIO or CAP_SYS_NICE: its RLIMIT_RTPRIO is 0 and CAP_SYS_NICE leaves its bounding
+  // set (so that not even root gets it back at exec), so every SCHED_FIFO request is refused and
+  // synthfarm falls back as it does for such a user. SYNTHFARM_REALTIME=off is set as well.
+  bool realtime_allowed = true;
+};
+
 // Runs `synthfarm arguments...` to its end. Returns nullopt with `error` (naming the command,
 // how it ended and the end of its output) when it could not start or did not exit 0.
 std::optional<FinishedRun> run_synthfarm(const std::string& synthfarm,
                                          const std::vector<std::string>& arguments,
-                                         std::string& error);
+                                         std::string& error, const RunSettings& settings = {});
 
 // The last 2000 characters of `text`, for error messages.
 std::string tail_of(const std::string& text);

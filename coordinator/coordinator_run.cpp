@@ -14,6 +14,7 @@
 #include "coordinator/run_commands.h"
 #include "coordinator/run_ending.h"
 #include "coordinator/run_output.h"
+#include "coordinator/supervision/cpu_placement.h"
 #include "coordinator/supervision/instance_resources.h"
 #include "coordinator/supervision/segment_setup.h"
 #include "coordinator/supervision/stop_signals.h"
@@ -88,7 +89,7 @@ class CoordinatorRun {
 };
 
 bool CoordinatorRun::start_workers(std::string& error) {
-  rings_ = plan_rings(output_->block_frames(), offline());
+  rings_ = plan_segment_rings(output_->block_frames(), options_.buffers, offline());
   facts_.added_latency_frames = offline() ? 0 : rings_.fill_target_frames;
   segment_ = resources_->create_segment(options_.workers, options_.channels, rings_.ring_frames,
                                         plan_.frequencies_hz.size(), error);
@@ -102,6 +103,7 @@ bool CoordinatorRun::start_workers(std::string& error) {
   supervisor_ = std::make_unique<WorkerSupervisor>(*segment_, resources_->segment_name(),
                                                    options_.on_worker_failure, offline());
   supervisor_->set_interrupt_fd(signals_.fd());  // its waits end when a signal comes
+  supervisor_->set_worker_cpus(options_.cpus);
   // Once every worker holds its mapping the name can go, so a crash leaves nothing in /dev/shm.
   return supervisor_->spawn_all(error) && supervisor_->wait_until_attached(error) &&
          resources_->remove_segment_name(error);
@@ -140,6 +142,7 @@ int CoordinatorRun::start_and_play() {
     report_path_usable_ = true;
   }
   std::string notice;
+  if (!pin_this_process(options_.cpus, error)) return fail(error);  // --cpus, before any thread
   resources_ = InstanceResources::acquire(options_.name, options_.control_path, notice, error);
   if (!resources_) return fail(error);
   if (!notice.empty()) console_.err(notice);

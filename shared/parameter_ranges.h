@@ -3,6 +3,8 @@
 // command line, the control grammar and the stages that apply them cannot disagree: a value a
 // run can start with is a value `set` accepts, and the reverse.
 
+#include <cstdint>
+
 namespace synthfarm {
 
 // pyo clips feedback to [0, 1]; refusing what it would clip tells the user at once.
@@ -16,5 +18,12 @@ inline constexpr double kMaxMul = 1000.0;
 // +24 dB is far past what a mix of unit-peak oscillators should ever need.
 inline constexpr double kMinGainDb = -120.0;
 inline constexpr double kMaxGainDb = 24.0;
+// --buffers, the device buffers the workers render ahead (synthfarm's added latency). One is
+// the least that works (a worker renders the next buffer while the device plays this one);
+// 16 buffers of the largest block (8192 frames) are 2.7 s at 48 kHz, past any use for live
+// audio, and keep the rings (sized to hold them) within a few MB per worker.
+inline constexpr std::uint32_t kMinBuffers = 1;
+inline constexpr std::uint32_t kMaxBuffers = 16;
+inline constexpr std::uint32_t kDefaultBuffers = 2;
 
 }  // namespace synthfarm

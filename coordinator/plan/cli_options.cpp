@@ -8,9 +8,11 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 #include "coordinator/control/control_command.h"
+#include "coordinator/plan/cpu_list.h"
 #include "shared/segment_layout.h"
 
 namespace synthfarm {
@@ -57,6 +59,24 @@ double parse_real(const std::string& option, const std::string& text, double min
     fail(option, text + range.str());
   }
   return *value;
+}
+
+// --cpus: a list of CPUs this process may run on. sched_getaffinity gives the set that taskset,
+// cgroups (cpuset) or a container allow; pinning to another CPU would fail later, at spawn.
+std::vector<int> parse_allowed_cpus(const std::string& text) {
+  std::string why;
+  const auto cpus = parse_cpu_list(text, why);
+  if (!cpus) fail("cpus", why);
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) {
+    fail("cpus", std::string("cannot read the CPUs this process may use: ") + std::strerror(errno));
+  }
+  if (const auto refused = first_cpu_not_allowed(*cpus, allowed)) {
+    fail("cpus", "CPU " + std::to_string(*refused) + " is not one this process may use (" +
+                     describe_cpu_set(allowed) + "); choose among those");
+  }
+  return *cpus;
 }
 
 AudioApi parse_audio_api(const std::string& text) {
@@ -159,6 +179,14 @@ po::options_description describe_options() {
       "sample rate in Hz (default 48000)")(
       "block", po::value<std::string>()->value_name("FRAMES"),
       "frames per buffer, 16 to 8192; JACK imposes its own (default 256)")(
+      "buffers", po::value<std::string>()->value_name("N"),
+      ("buffers the workers render ahead of the output, " + std::to_string(kMinBuffers) + " to " +
+       std::to_string(kMaxBuffers) +
+       ": synthfarm's latency beyond the device's own is N x --block frames (2 x 256 at 48 kHz: "
+       "10.7 ms). More buffers let the workers ride out longer stalls of a busy machine; fewer "
+       "answer control changes sooner. Real time only (default " +
+       std::to_string(kDefaultBuffers) + ")")
+          .c_str())(
       "channels", po::value<std::string>()->value_name("N"),
       "output channels; oscillator k of a worker plays on channel k % channels (default 2)")(
       "output", po::value<std::string>()->value_name("FILE.wav"),
@@ -173,6 +201,10 @@ po::options_description describe_options() {
 
   po::options_description running("Running it");
   running.add_options()(
+      "cpus", po::value<std::string>()->value_name("LIST"),
+      "CPUs to run on, e.g. 0,1 or 0-3 (those the process may use: see taskset -p $$): worker N "
+      "runs on the Nth of the list (round robin), the coordinator's threads on any of them "
+      "(default: wherever the kernel schedules them)")(
       "name", po::value<std::string>()->value_name("NAME"),
       "instance name, letters, digits, '-' and '_': names the control FIFO, the shared memory "
       "and the JACK client (NAME; 'synthfarm' for the default instance) (default 'default')")(
@@ -354,6 +386,11 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[],
       options.block_frames =
           static_cast<std::uint32_t>(parse_unsigned("block", text("block"), 16, kMaxBlockFrames));
     }
+    if (given("buffers")) {
+      options.buffers = static_cast<std::uint32_t>(
+          parse_unsigned("buffers", text("buffers"), kMinBuffers, kMaxBuffers));
+    }
+    if (given("cpus")) options.cpus = parse_allowed_cpus(text("cpus"));
     if (given("channels")) {
       options.channels =
           static_cast<std::uint32_t>(parse_unsigned("channels", text("channels"), 1, kMaxChannels));
@@ -416,6 +453,9 @@ std::variant<Options, CliExit> parse_cli(int argc, const char* const argv[],
       }
       if (given("connect")) {
         fail("output", "renders to a file; it cannot be combined with --connect");
+      }
+      if (given("buffers")) {
+        fail("output", "renders as far ahead as it can; --buffers only sets a live run's latency");
       }
     }
     if (given("record")) {

@@ -7,9 +7,11 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "shared/kernel_kind.h"
 #include "shared/number_text.h"
+#include "shared/parameter_ranges.h"
 #include "shared/simd_target.h"
 
 namespace synthfarm {
@@ -64,6 +66,9 @@ struct Options {
   std::string freqs_file;             // empty: seeded frequencies
   std::uint32_t sample_rate_hz = 48000;
   std::uint32_t block_frames = 256;
+  // Device buffers the workers render ahead of the output: the ring's fill target is
+  // buffers x block_frames, synthfarm's added latency (real time only).
+  std::uint32_t buffers = kDefaultBuffers;
   std::uint32_t channels = 2;
   AudioApi audio = AudioApi::kAuto;
   std::string device;       // empty: the API's default output; else an index or a name part
@@ -79,6 +84,9 @@ struct Options {
   std::string osc_bind{kDefaultOscBind};   // numeric IPv4 or IPv6 address the OSC port binds
   WorkerFailurePolicy on_worker_failure = WorkerFailurePolicy::kSilence;
   KernelKind kernel = KernelKind::kFast;
+  // --cpus: the CPUs the run may use, in the order given; empty: wherever the kernel schedules.
+  // Worker w is pinned to cpus[w % size]; the coordinator's threads to all of them.
+  std::vector<int> cpus;
   SimdTarget simd;  // resolved: the best this CPU runs, unless --simd or SYNTHFARM_SIMD says
 
   // --connect: what a JACK output's ports connect to when it starts.

@@ -6,6 +6,14 @@
 
 namespace synthfarm {
 
+RingPlan plan_segment_rings(std::uint32_t block_frames, std::uint32_t buffers, bool offline) {
+  RingPlan plan = plan_rings(block_frames, offline);
+  if (offline) return plan;
+  plan.fill_target_frames = buffers * block_frames;
+  while (plan.ring_frames < 2 * plan.fill_target_frames) plan.ring_frames *= 2;
+  return plan;
+}
+
 std::vector<WorkerGroup> prepare_segment(Segment& segment, const Options& options,
                                          const OscillatorPlan& plan, const SegmentTiming& timing) {
   SegmentHeader& header = segment.header();

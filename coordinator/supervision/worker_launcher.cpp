@@ -1,5 +1,7 @@
 #include "coordinator/supervision/worker_launcher.h"
 
+#include "coordinator/supervision/cpu_placement.h"
+
 #include <poll.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -35,7 +37,8 @@ std::string worker_executable_path() {
 
 std::optional<WorkerProcess> spawn_worker(const std::string& executable,
                                           const std::string& segment_name, int segment_descriptor,
-                                          std::uint32_t index, std::string& error) {
+                                          std::uint32_t index, std::string& error,
+                                          std::optional<int> cpu) {
   constexpr int kChildSegmentDescriptor = 3;
   const std::string index_text = std::to_string(index);
   const std::string pid_text = std::to_string(getpid());
@@ -63,6 +66,15 @@ std::optional<WorkerProcess> spawn_worker(const std::string& executable,
   posix_spawn_file_actions_addclosefrom_np(&actions, kChildSegmentDescriptor + 1);
 
   pid_t pid = -1;
+  // The child inherits this thread's CPU set: pinned before it runs anything.
+  const ScopedThreadCpu placement(cpu);
+  if (placement.error() != 0) {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    error = "cannot place worker " + index_text + " on CPU " + std::to_string(*cpu) +
+            " (--cpus): " + std::strerror(placement.error());
+    return std::nullopt;
+  }
   const int result = posix_spawn(&pid, executable.c_str(), &actions, &attributes,
                                  const_cast<char* const*>(argv), environ);
   posix_spawn_file_actions_destroy(&actions);

@@ -27,9 +27,11 @@ std::string worker_executable_path();
 
 // Thread: control. Allocates, makes syscalls. The child gets the segment's descriptor as fd 3
 // (so it can attach after the name is gone); every other fd above stderr is closed in it.
+// `cpu` (--cpus): the one CPU it runs on from its start; nullopt: the coordinator's set.
 std::optional<WorkerProcess> spawn_worker(const std::string& executable,
                                           const std::string& segment_name, int segment_descriptor,
-                                          std::uint32_t index, std::string& error);
+                                          std::uint32_t index, std::string& error,
+                                          std::optional<int> cpu = std::nullopt);
 
 // Thread: control. Reaps the worker if it has exited; returns true if it did just now.
 bool reap_if_exited(WorkerProcess& worker);

@@ -1,5 +1,7 @@
 #include "coordinator/supervision/worker_supervisor.h"
 
+#include "coordinator/supervision/cpu_placement.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -40,7 +42,8 @@ WorkerSupervisor::~WorkerSupervisor() {
 bool WorkerSupervisor::spawn_all(std::string& error) {
   executable_ = worker_executable_path();
   for (std::uint32_t w = 0; w < segment_.header().worker_count; ++w) {
-    auto worker = spawn_worker(executable_, segment_name_, segment_.descriptor(), w, error);
+    auto worker = spawn_worker(executable_, segment_name_, segment_.descriptor(), w, error,
+                               worker_cpu(cpus_, w));
     if (!worker) return false;
     workers_.push_back(*worker);
   }
@@ -149,7 +152,8 @@ bool WorkerSupervisor::start_due_replacements(
   for (std::uint32_t w = 0; w < restarts_.size(); ++w) {
     RestartBackoff& restart = restarts_[w];
     if (!restart.pending() || !restart.due(now, mixer_stopped_slot(w))) continue;
-    auto worker = spawn_worker(executable_, segment_name_, segment_.descriptor(), w, error);
+    auto worker = spawn_worker(executable_, segment_name_, segment_.descriptor(), w, error,
+                               worker_cpu(cpus_, w));
     if (!worker) return false;
     workers_[w] = *worker;
     restart.started(now);

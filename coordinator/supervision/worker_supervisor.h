@@ -44,6 +44,10 @@ class WorkerSupervisor {
   // the ones started are kept, for stop_all to reap.
   bool spawn_all(std::string& error);
 
+  // Thread: control, before spawn_all. --cpus: worker w (and its replacements) runs on
+  // cpus[w % size]; empty (the default): wherever the kernel schedules it.
+  void set_worker_cpus(std::vector<int> cpus) { cpus_ = std::move(cpus); }
+
   // Thread: control. The descriptor (the signalfd) whose readability interrupts the start-up
   // waits and hurries stop_all(); -1 (the default): none.
   void set_interrupt_fd(int fd) noexcept { interrupt_fd_ = fd; }
@@ -99,6 +103,7 @@ class WorkerSupervisor {
   Segment& segment_;
   std::string segment_name_;
   std::string executable_;
+  std::vector<int> cpus_;  // --cpus
   WorkerFailurePolicy policy_;
   bool offline_;
   Now now_;

@@ -1,6 +1,7 @@
 // parse_cli (coordinator/cli_options.h): defaults, every rejected value, --help and --version.
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -81,6 +82,8 @@ TEST(ParseCli, GivesTheDocumentedDefaultsWithoutArguments) {
   EXPECT_FALSE(options.quiet);
   EXPECT_TRUE(options.record_path.empty());
   EXPECT_TRUE(options.report_path.empty());
+  EXPECT_EQ(options.buffers, 2u);
+  EXPECT_TRUE(options.cpus.empty());
 }
 
 TEST(ParseCli, StoresEveryGivenValue) {
@@ -420,7 +423,8 @@ INSTANTIATE_TEST_SUITE_P(EveryOption, ParseCliHelp,
                                          "mul", "seed", "freqs-file", "sample-rate", "block",
                                          "channels", "audio", "output", "duration", "control",
                                          "name", "on-worker-failure", "kernel", "simd", "quiet",
-                                         "report", "record", "device", "list-devices", "json"),
+                                         "report", "record", "device", "list-devices", "json",
+                                         "buffers", "cpus"),
                          [](const testing::TestParamInfo<const char*>& param_info) {
                            std::string name = param_info.param;
                            std::replace(name.begin(), name.end(), '-', '_');
@@ -445,6 +449,79 @@ TEST(ParseCli, HelpListsTheOscOptionsUnderRunningItWithTheirWarning) {
 
 // ---------------------------------------------------------------------------------------------
 // The helpers synthfarm ctl shares with the run's command line.
+
+// --buffers: the live fill target, in device buffers.
+TEST(ParseCli, TakesBuffersOneToSixteenAndRefusesTheRest) {
+  for (const char* good : {"1", "4", "16"}) {
+    const auto result = parse({"--buffers", good});
+    ASSERT_TRUE(std::holds_alternative<Options>(result)) << std::get<CliExit>(result).text;
+    EXPECT_EQ(std::get<Options>(result).buffers, std::stoul(good));
+  }
+  for (const char* bad : {"0", "17", "-1", "2.5", "", "4x"}) {
+    const auto result = parse({"--buffers", bad});
+    ASSERT_TRUE(std::holds_alternative<CliExit>(result)) << "--buffers '" << bad << "'";
+    const CliExit& exit = std::get<CliExit>(result);
+    EXPECT_EQ(exit.exit_code, kExitUsage);
+    EXPECT_NE(exit.text.find("--buffers"), std::string::npos) << exit.text;
+  }
+  const auto range = parse({"--buffers", "17"});
+  EXPECT_NE(std::get<CliExit>(range).text.find("1 to 16"), std::string::npos)
+      << std::get<CliExit>(range).text;
+}
+
+TEST(ParseCli, RefusesBuffersForAnOfflineRender) {
+  const auto result = parse({"--output", "x.wav", "--duration", "1", "--buffers", "4"});
+  ASSERT_TRUE(std::holds_alternative<CliExit>(result));
+  EXPECT_NE(std::get<CliExit>(result).text.find("--buffers"), std::string::npos);
+}
+
+// The CPUs this test may run on, in ascending order, and the lowest one it may not.
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  EXPECT_EQ(sched_getaffinity(0, sizeof set, &set), 0);
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+TEST(ParseCli, TakesCpusThisProcessMayUseInTheOrderGiven) {
+  const std::vector<int> allowed = allowed_cpus();
+  ASSERT_FALSE(allowed.empty());
+  std::string list;
+  for (auto cpu = allowed.rbegin(); cpu != allowed.rend(); ++cpu) {
+    if (!list.empty()) list += ',';
+    list += std::to_string(*cpu);
+  }
+  const auto result = parse({"--cpus", list});
+  ASSERT_TRUE(std::holds_alternative<Options>(result)) << std::get<CliExit>(result).text;
+  EXPECT_EQ(std::get<Options>(result).cpus, std::vector<int>(allowed.rbegin(), allowed.rend()));
+}
+
+TEST(ParseCli, RefusesACpuThisProcessMayNotUseAndNamesTheAllowedOnes) {
+  const std::vector<int> allowed = allowed_cpus();
+  int refused = 0;
+  while (std::find(allowed.begin(), allowed.end(), refused) != allowed.end()) ++refused;
+  const auto result = parse({"--cpus", std::to_string(refused)});
+  ASSERT_TRUE(std::holds_alternative<CliExit>(result));
+  const CliExit& exit = std::get<CliExit>(result);
+  EXPECT_EQ(exit.exit_code, kExitUsage);
+  EXPECT_NE(exit.text.find("--cpus: CPU " + std::to_string(refused) + " is not one"),
+            std::string::npos)
+      << exit.text;
+  const std::string allowed_list = '(' + std::to_string(allowed.front());
+  EXPECT_NE(exit.text.find(allowed_list), std::string::npos) << exit.text;
+}
+
+TEST(ParseCli, RefusesAMalformedCpuList) {
+  for (const char* bad : {"", "a", "0,", "1-0", "0,0", "-1", "0 ,1", "1024"}) {
+    const auto result = parse({"--cpus", bad});
+    ASSERT_TRUE(std::holds_alternative<CliExit>(result)) << "--cpus '" << bad << "'";
+    EXPECT_NE(std::get<CliExit>(result).text.find("--cpus"), std::string::npos);
+  }
+}
 
 TEST(InstanceName, TakesLettersDigitsDashAndUnderscoreUpTo64) {
   EXPECT_TRUE(is_valid_instance_name("farm_2-B"));
