@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <sstream>
 
 namespace synthfarm {
 namespace {
@@ -34,8 +35,12 @@ std::optional<std::vector<int>> parse_cpu_list(std::string_view text, std::strin
     const auto last =
         dash == std::string_view::npos ? first : parse_cpu_number(part.substr(dash + 1));
     if (!first || !last) {
-      why = "'" + std::string(part) + "' is not a CPU number (0 to " +
-            std::to_string(kMaxCpuNumber) + ") or a range of them like 0-3";
+      // A stream, not "'" + std::string(...): GCC 12 wrongly warns (-Wrestrict) on the
+      // inlined string concatenation here.
+      std::ostringstream message;
+      message << "'" << part << "' is not a CPU number (0 to " << kMaxCpuNumber
+              << ") or a range of them like 0-3";
+      why = message.str();
       return std::nullopt;
     }
     if (*last < *first) {
