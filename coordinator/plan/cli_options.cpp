@@ -1,7 +1,6 @@
 #include "coordinator/plan/cli_options.h"
 
 #include <arpa/inet.h>
-#include <regex.h>
 #include <unistd.h>
 #include <boost/program_options.hpp>
 
@@ -13,6 +12,7 @@
 
 #include "coordinator/control/control_command.h"
 #include "coordinator/plan/cpu_list.h"
+#include "coordinator/plan/port_pattern.h"
 #include "shared/segment_layout.h"
 
 namespace synthfarm {
@@ -88,11 +88,8 @@ AudioApi parse_audio_api(const std::string& text) {
   fail("audio", "unknown audio API '" + text + "' (choose auto, jack, pulse, alsa or null)");
 }
 
-// --connect's value: physical, none, or a pattern checked here so that a typo fails before
-// anything starts, by the very function libjack's jack_get_ports compiles it with: glibc's
-// regcomp, POSIX extended. Not std::regex: besides being another dialect, libstdc++ 12 overflows
-// a signed integer on a repetition count such as x{8666666666666666666} (undefined behaviour,
-// found by tests/fuzz/command_line_fuzzer), where regcomp answers "Invalid content of \{\}".
+// --connect's value: physical, none, or a pattern checked here (plan/port_pattern.h) so that a
+// typo, or a pattern libjack could not compile in bounded memory, fails before anything starts.
 JackConnections parse_jack_connections(const std::string& text) {
   JackConnections connections;
   if (text == "physical") return connections;
@@ -101,14 +98,9 @@ JackConnections parse_jack_connections(const std::string& text) {
     return connections;
   }
   if (text.empty()) fail("connect", "needs physical, none or a regular expression");
-  regex_t compiled;
-  if (const int error = regcomp(&compiled, text.c_str(), REG_EXTENDED | REG_NOSUB); error != 0) {
-    char message[128];
-    regerror(error, &compiled, message, sizeof message);
-    fail("connect", "'" + text + "' is not a POSIX extended regular expression (" + message +
-                        "); see jack_lsp for the port names");
+  if (const auto problem = port_pattern_problem(text)) {
+    fail("connect", "'" + text + "' " + *problem + "; see jack_lsp for the port names");
   }
-  regfree(&compiled);
   connections.kind = JackConnections::Kind::kPattern;
   connections.pattern = text;
   return connections;
