@@ -11,7 +11,8 @@ struct RingPlan {
   std::uint32_t fill_target_frames;  // a punctual worker renders this far ahead of the timeline
 };
 
-// Real time: 2 device buffers ahead (synthfarm's added latency), in a ring far larger than that
+// Real time: 2 device buffers ahead (synthfarm's added latency; --buffers changes it through
+// supervision/segment_setup's plan_segment_rings), in a ring far larger than that
 // (at least 8192 frames) so that a worker that fell behind can deliver its owed frames, which
 // the mixer drops, many blocks per callback. Offline: as far ahead as the ring allows, in a ring
 // of at least 32768 frames, so that the file thread moves half of it (64 blocks of 256) per wake

@@ -17,7 +17,6 @@
 #include <mutex>
 #include <thread>
 
-#include "coordinator/mix/ring_plan.h"
 #include "shared/realtime_policy.h"
 #include "shared/segment_layout.h"
 
@@ -71,7 +70,8 @@ class JackOutput final : public AudioOutput {
  public:
   // Thread: main. Takes an opened, inactive client with its ports registered.
   JackOutput(jack_client_t* client, std::vector<jack_port_t*> ports,
-             std::vector<std::string> targets, std::string description)
+             std::vector<std::string> targets, std::string description,
+             std::uint32_t render_ahead_buffers)
       : client_(client),
         client_name_(jack_get_client_name(client)),
         server_name_(server_name()),
@@ -80,7 +80,7 @@ class JackOutput final : public AudioOutput {
         description_(std::move(description)),
         sample_rate_hz_(jack_get_sample_rate(client)),
         buffer_frames_(jack_get_buffer_size(client)),
-        added_latency_frames_(plan_rings(buffer_frames_, /*offline=*/false).fill_target_frames),
+        added_latency_frames_(render_ahead_buffers * buffer_frames_),
         interleaved_(std::size_t{kMaxBlockFrames} * ports_.size(), 0.0f) {}
 
   ~JackOutput() override { stop(); }
@@ -438,7 +438,8 @@ std::unique_ptr<AudioOutput> open_jack_output(const JackOutputSettings& settings
     }
     ports.push_back(port);
   }
-  auto output = std::make_unique<JackOutput>(client, std::move(ports), std::move(targets), said);
+  auto output = std::make_unique<JackOutput>(client, std::move(ports), std::move(targets), said,
+                                             settings.render_ahead_buffers);
   if (!output->set_callbacks()) {
     error = "cannot set the JACK client's callbacks (did the server stop?)";
     return nullptr;  // the output closes the client

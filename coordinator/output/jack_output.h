@@ -27,6 +27,9 @@ struct JackOutputSettings {
   // (a device is a client of the server, as probe_jack_devices lists them).
   JackConnections connections;
   std::optional<AudioDevice> device;
+  // --buffers: how many of the server's buffers the workers render ahead; the ports' latency
+  // tells the graph so (JACK's latency callback).
+  std::uint32_t render_ahead_buffers = 2;
 };
 
 // Thread: main, before anything plays. Opens a client named exactly settings.client_name on

@@ -209,6 +209,7 @@ std::unique_ptr<AudioOutput> open_api_output(AudioApi api, const std::optional<A
     settings.sample_rate_hz = options.sample_rate_hz;
     settings.connections = options.jack_connections;
     settings.device = device;
+    settings.render_ahead_buffers = options.buffers;
     return open_jack_output(settings, error);
   }
   return open_rtaudio_output(api, device, options.sample_rate_hz, options.block_frames,

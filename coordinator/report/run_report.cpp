@@ -95,6 +95,8 @@ nlohmann::json configuration_json(const Options& options, const OscillatorPlan& 
           {"sample_rate_hz", sample_rate_hz},
           {"block_frames", block_frames},
           {"channels", options.channels},
+          {"buffers", options.buffers},
+          {"cpus", options.cpus},
           {"audio", audio_api_name(options.audio)},
           {"output_path", options.output_path},
           {"record_path", options.record_path},

@@ -31,8 +31,10 @@ std::string format_startup_report(const Options& options, const OscillatorPlan& 
     text += printf_string("synthfarm: output: %s, %u channels\n", facts.output_description.c_str(),
                           options.channels);
     text += printf_string(
-        "synthfarm: added latency %u frames (%.1f ms): each worker renders 2 buffers ahead\n",
-        facts.added_latency_frames, 1000.0 * facts.added_latency_frames / facts.sample_rate_hz);
+        "synthfarm: added latency %u frames (%.1f ms): each worker renders %u buffers ahead "
+        "(--buffers)\n",
+        facts.added_latency_frames, 1000.0 * facts.added_latency_frames / facts.sample_rate_hz,
+        options.buffers);
   }
   if (!facts.recording_path.empty()) {
     text += printf_string("synthfarm: recording to %s (float32 WAV, %u Hz, %u channels)\n",

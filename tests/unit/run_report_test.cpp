@@ -25,6 +25,8 @@ struct Fixture {
     options.workers = 1;
     options.kernel = KernelKind::kExact;
     options.record_path = "/tmp/r.wav";
+    options.buffers = 3;
+    options.cpus = {1, 0};
     plan.frequencies_hz = {440.0, 550.0, 660.0};
     plan.seed = 99;
     statistics.sample_rate_hz = 48000;
@@ -67,6 +69,8 @@ TEST(RunReport, HoldsTheConfigurationTheOutputAndEveryCounter) {
   EXPECT_EQ(json.at("configuration").at("oscillators"), 3);
   EXPECT_EQ(json.at("configuration").at("seed"), 99);
   EXPECT_EQ(json.at("configuration").at("kernel"), "exact");
+  EXPECT_EQ(json.at("configuration").at("buffers"), 3);
+  EXPECT_EQ(json.at("configuration").at("cpus"), nlohmann::json::array({1, 0}));
   EXPECT_EQ(json.at("output").at("added_latency_frames"), 512);
   EXPECT_NEAR(json.at("output").at("added_latency_ms").get<double>(), 10.667, 0.001);
   EXPECT_EQ(json.at("output").at("realtime_scheduling"), "SCHED_FIFO priority 70 (real-time)");

@@ -40,6 +40,17 @@ StartupFacts live_facts() {
   return facts;
 }
 
+TEST(StartupReport, TheAddedLatencyCountsTheBuffersAskedFor) {
+  Options options = two_workers();
+  options.buffers = 4;
+  StartupFacts facts = live_facts();
+  facts.added_latency_frames = 1024;
+  EXPECT_NE(format_startup_report(options, seeded_plan(), facts)
+                .find("synthfarm: added latency 1024 frames (21.3 ms): each worker renders 4 "
+                      "buffers ahead (--buffers)\n"),
+            std::string::npos);
+}
+
 TEST(StartupReport, ALiveRunSaysWhatPlaysWhereAndHowToRepeatAndControlIt) {
   const Options options = two_workers();
   EXPECT_EQ(format_startup_report(options, seeded_plan(), live_facts()),
@@ -52,7 +63,7 @@ TEST(StartupReport, ALiveRunSaysWhatPlaysWhereAndHowToRepeatAndControlIt) {
                 "--seed 42)\n"
                 "synthfarm: output: JACK, 48000 Hz, 256 frames per buffer, 2 channels\n"
                 "synthfarm: added latency 512 frames (10.7 ms): each worker renders 2 buffers "
-                "ahead\n"
+                "ahead (--buffers)\n"
                 "synthfarm: " +
                 describe_worker_memory(2, 0, 0) +
                 "\n"
