@@ -216,6 +216,7 @@ bool CoordinatorRun::stopped_by_signal(const std::string& stage) {
 
 void CoordinatorRun::teardown() {
   if (output_) output_->stop(signals_.fd());  // nothing calls the mixer from now on
+  if (mixer_) mixer_->set_waker(nullptr);     // the final report must not reach the waker
   waker_.reset();                             // the output no longer notifies it
   if (recorder_) recorder_->finish();         // nor feeds this
   if (supervisor_ && supervisor_->stop_all()) {

@@ -49,12 +49,19 @@ class Mixer {
   // nullptr removes it.
   void set_tap(MixTap* tap) noexcept { tap_ = tap; }
 
-  // Thread: control, before the output starts (as set_tap). With a waker, each call notifies it
-  // once instead of waking every sleeping worker itself (worker_waker.h says why). Without one
-  // (offline, tests) the mixer wakes the workers directly.
-  void set_waker(WorkerWaker* waker) noexcept { waker_ = waker; }
-  // Thread: control. The waker set, or nullptr (offline, or before set_waker).
+  // Thread: control, before the output starts (as set_tap), and nullptr once the output has
+  // stopped, before the waker is destroyed. With a waker, each call notifies it once instead of
+  // waking every sleeping worker itself (worker_waker.h says why). Without one (offline, tests)
+  // the mixer wakes the workers directly.
+  void set_waker(WorkerWaker* waker) noexcept {
+    waker_ = waker;
+    if (waker != nullptr) waker_scheduling_ = waker->scheduling();
+  }
+  // Thread: control. The waker set, or nullptr (offline, before set_waker, after teardown).
   const WorkerWaker* waker() const noexcept { return waker_; }
+  // Thread: control. What the waker thread was granted, once a waker was set; kept after the
+  // waker is gone, for the final status and report.
+  std::optional<AppliedScheduling> waker_scheduling() const noexcept { return waker_scheduling_; }
 
   // Thread: control. The thread that has been calling mix() (the device's callback thread, the
   // null clock or the file thread), once it has called it; for reporting its scheduling policy
@@ -111,6 +118,7 @@ class Mixer {
   MixerStats stats_;
   MixTap* tap_ = nullptr;         // set before the output starts, then only read by it
   WorkerWaker* waker_ = nullptr;  // likewise
+  std::optional<AppliedScheduling> waker_scheduling_;  // control thread only
   // Owned by the output thread: whether it has published its identity yet.
   bool output_thread_known_ = false;
   // Written once by the output thread, read by the control thread.

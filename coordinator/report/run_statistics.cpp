@@ -41,11 +41,12 @@ RunStatistics collect_statistics(const Mixer& mixer, const Segment& segment,
     worker.render_time = DurationSummary::read(slot.render_time);
     worker.scheduling = worker_scheduling(segment, w);
   }
-  if (mixer.waker() != nullptr) {
+  if (const auto waker = mixer.waker_scheduling()) {
     // Live only: there the control loop has read it while the output thread plays. Offline the
-    // file thread is not real-time, and once joined it must not be asked.
+    // file thread is not real-time, and once joined it must not be asked. The waker itself may
+    // be gone (the final report comes after the teardown): its scheduling is the mixer's copy.
     run.audio_thread = mixer.output_scheduling();
-    run.waker = mixer.waker()->scheduling();
+    run.waker = *waker;
   }
   run.realtime_throttle_share = read_realtime_throttle_share();
   return run;

@@ -295,6 +295,18 @@ TEST(Report, ALiveRunReportsTheOutputItGotAndTheRecording) {
   EXPECT_EQ(output.at("added_latency_frames"), 512);
   EXPECT_FALSE(output.at("realtime_scheduling").get<std::string>().empty());
   EXPECT_NE(output.at("realtime_scheduling"), "not known yet");
+  // The waker is gone when the report is written: what it was granted must still be what it
+  // was granted (a report once read the destroyed waker and printed garbage).
+  for (const char* thread : {"audio_thread_scheduling", "waker_scheduling"}) {
+    const auto& scheduling = output.at(thread);
+    const std::string policy = scheduling.at("policy");
+    EXPECT_TRUE(policy == "SCHED_FIFO" || policy == "SCHED_OTHER") << thread << ": " << policy;
+    EXPECT_TRUE(scheduling.at("error").is_null()) << thread << ": " << scheduling.dump();
+    EXPECT_GE(scheduling.at("priority").get<int>(), 0) << thread;
+    EXPECT_LE(scheduling.at("priority").get<int>(), 99) << thread;
+  }
+  EXPECT_EQ(output.at("waker_scheduling").at("realtime"),
+            output.at("audio_thread_scheduling").at("realtime"));
   EXPECT_NE(output.at("memory").get<std::string>().find("memory"), std::string::npos);
   // Each worker locked its memory, or the start-up report says it could not.
   EXPECT_TRUE(std::regex_search(run.process().stdout_text(),
