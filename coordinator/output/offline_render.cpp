@@ -140,6 +140,30 @@ void OfflineRender::run(Mixer& mixer, const Segment& segment, std::uint64_t tota
     done += frames;
     frames_written_.store(done, std::memory_order_relaxed);
   }
+  if (error_.empty() && stop_requested_.load(std::memory_order_relaxed)) {
+    write_delivered_blocks(mixer, done, total_frames, block_frames, buffer);
+  }
+}
+
+void OfflineRender::write_delivered_blocks(Mixer& mixer, std::uint64_t& done,
+                                           std::uint64_t total_frames, std::uint32_t block_frames,
+                                           std::vector<float>& buffer) {
+  // A stop (SIGINT, quit) keeps what was rendered: every block all workers have delivered is
+  // written, not only whole bursts (a slow render, e.g. under a sanitizer, may not have
+  // finished its first burst when the signal comes).
+  while (done < total_frames) {
+    const auto frames =
+        static_cast<std::uint32_t>(std::min<std::uint64_t>(block_frames, total_frames - done));
+    if (mixer.first_short_worker(frames)) return;
+    mixer.mix(buffer.data(), frames);
+    if (sf_writef_float(file_, buffer.data(), frames) != frames) {
+      error_ = "--output: writing '" + path_ + "' failed: " + sf_strerror(file_) +
+               " (is the disk full?)";
+      return;
+    }
+    done += frames;
+    frames_written_.store(done, std::memory_order_relaxed);
+  }
 }
 
 }  // namespace synthfarm

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "coordinator/mix/mixer.h"
 
@@ -50,6 +51,10 @@ class OfflineRender {
   bool wait_for_workers(Mixer& mixer, const Segment& segment, std::uint32_t frames);
   // Sets error_ and returns true if `worker` has exited (the control thread marks it).
   bool worker_died(const Segment& segment, std::uint32_t worker);
+  // Thread: the file thread, after a stop request. Mixes and writes, block by block, what every
+  // worker has already delivered, advancing `done`; `buffer` holds at least one block.
+  void write_delivered_blocks(Mixer& mixer, std::uint64_t& done, std::uint64_t total_frames,
+                              std::uint32_t block_frames, std::vector<float>& buffer);
 
   std::string path_;
   SNDFILE* file_;
