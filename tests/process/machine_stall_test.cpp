@@ -104,5 +104,28 @@ TEST(MachineStall, ReadsTheKernelsMeasurements) {
   EXPECT_TRUE(run_queue_wait_by_thread(-1).empty()) << "a process that does not exist";
 }
 
+// The clock's late wakes excuse late frames only when its own callback never took a period:
+// then the machine held the highest-priority thread off its CPU, a period per late wake.
+TEST(MachineStall, TheClocksLateWakesCountOnlyWhenItsCallbackNeverOverran) {
+  const std::string two_late =
+      "final: seconds=2.0 callbacks=375 callback_avg_us=20.6 callback_p99_us=33.8 "
+      "callback_max_us=80.2 period_us=5333.3 device_underflows=2 server_xruns=0\n";
+  EXPECT_EQ(ClockLateWakes::from_final_line(two_late).since_start(), 10'666'600ns);
+  MachineStall stall;
+  EXPECT_TRUE(excused_by(ClockLateWakes::from_final_line(two_late), kOnePeriod, "late", stall));
+  EXPECT_NE(stall.why.find("the clock"), std::string::npos) << stall.why;
+
+  const std::string overran =
+      "final: seconds=2.0 callbacks=375 callback_avg_us=20.6 callback_p99_us=33.8 "
+      "callback_max_us=6000.0 period_us=5333.3 device_underflows=2 server_xruns=0\n";
+  EXPECT_EQ(ClockLateWakes::from_final_line(overran).since_start(), 0ns);
+  const std::string on_time =
+      "final: seconds=2.0 callbacks=375 callback_avg_us=20.6 callback_p99_us=33.8 "
+      "callback_max_us=80.2 period_us=5333.3 device_underflows=0 server_xruns=0\n";
+  MachineStall none;
+  EXPECT_FALSE(excused_by(ClockLateWakes::from_final_line(on_time), kOnePeriod, "late", none));
+  EXPECT_EQ(ClockLateWakes::from_final_line("no final line").since_start(), 0ns);
+}
+
 }  // namespace
 }  // namespace synthfarm::testing
