@@ -123,22 +123,7 @@ void OfflineRender::run(Mixer& mixer, const Segment& segment, std::uint64_t tota
     const auto frames =
         static_cast<std::uint32_t>(std::min<std::uint64_t>(burst, total_frames - done));
     if (!wait_for_workers(mixer, segment, frames)) break;
-    // Mixed in the output's blocks, exactly as before: the same calls give the same bits, and
-    // stop, play and gain still take effect at a block boundary. A worker asleep on a full ring
-    // is woken by the first block and is still rendering when the next ones go: about one wake
-    // per burst (a 10 s render at 256 frames: ~30 per worker, against 1,875 per block before).
-    for (std::uint32_t offset = 0; offset < frames; offset += block_frames) {
-      mixer.mix(buffer.data() + std::size_t{offset} * channels_,
-                std::min(block_frames, frames - offset));
-    }
-    const sf_count_t written = sf_writef_float(file_, buffer.data(), frames);
-    if (written != frames) {
-      error_ = "--output: writing '" + path_ + "' failed: " + sf_strerror(file_) +
-               " (is the disk full?)";
-      break;
-    }
-    done += frames;
-    frames_written_.store(done, std::memory_order_relaxed);
+    if (!mix_and_write(mixer, buffer, frames, block_frames, done)) break;
   }
   if (error_.empty() && stop_requested_.load(std::memory_order_relaxed)) {
     write_delivered_blocks(mixer, done, total_frames, block_frames, buffer);
@@ -154,16 +139,30 @@ void OfflineRender::write_delivered_blocks(Mixer& mixer, std::uint64_t& done,
   while (done < total_frames) {
     const auto frames =
         static_cast<std::uint32_t>(std::min<std::uint64_t>(block_frames, total_frames - done));
-    if (mixer.first_short_worker(frames)) return;
-    mixer.mix(buffer.data(), frames);
-    if (sf_writef_float(file_, buffer.data(), frames) != frames) {
-      error_ = "--output: writing '" + path_ + "' failed: " + sf_strerror(file_) +
-               " (is the disk full?)";
+    if (mixer.first_short_worker(frames) || !mix_and_write(mixer, buffer, frames, frames, done)) {
       return;
     }
-    done += frames;
-    frames_written_.store(done, std::memory_order_relaxed);
   }
+}
+
+bool OfflineRender::mix_and_write(Mixer& mixer, std::vector<float>& buffer, std::uint32_t frames,
+                                  std::uint32_t block_frames, std::uint64_t& done) {
+  // Mixed in the output's blocks, exactly as before bursts: the same calls give the same bits,
+  // and stop, play and gain still take effect at a block boundary. A worker asleep on a full
+  // ring is woken by the first block and is still rendering when the next ones go: about one
+  // wake per burst (a 10 s render at 256 frames: ~30 per worker, against 1,875 per block).
+  for (std::uint32_t offset = 0; offset < frames; offset += block_frames) {
+    mixer.mix(buffer.data() + std::size_t{offset} * channels_,
+              std::min(block_frames, frames - offset));
+  }
+  if (sf_writef_float(file_, buffer.data(), frames) != frames) {
+    error_ =
+        "--output: writing '" + path_ + "' failed: " + sf_strerror(file_) + " (is the disk full?)";
+    return false;
+  }
+  done += frames;
+  frames_written_.store(done, std::memory_order_relaxed);
+  return true;
 }
 
 }  // namespace synthfarm

@@ -51,6 +51,10 @@ class OfflineRender {
   bool wait_for_workers(Mixer& mixer, const Segment& segment, std::uint32_t frames);
   // Sets error_ and returns true if `worker` has exited (the control thread marks it).
   bool worker_died(const Segment& segment, std::uint32_t worker);
+  // Thread: the file thread. Mixes `frames` (at most the buffer's) in blocks of `block_frames`
+  // and writes them, advancing `done`; false, with error_ set, when the write fails.
+  bool mix_and_write(Mixer& mixer, std::vector<float>& buffer, std::uint32_t frames,
+                     std::uint32_t block_frames, std::uint64_t& done);
   // Thread: the file thread, after a stop request. Mixes and writes, block by block, what every
   // worker has already delivered, advancing `done`; `buffer` holds at least one block.
   void write_delivered_blocks(Mixer& mixer, std::uint64_t& done, std::uint64_t total_frames,
