@@ -16,6 +16,10 @@ ControlLoop::End failed(std::string failure) {
   return {kExitFailure, std::move(failure)};
 }
 
+ControlLoop::End output_gone(std::string failure) {
+  return {kExitFailure, std::move(failure), true};
+}
+
 }  // namespace
 
 struct ControlLoop::Readable {
@@ -143,13 +147,13 @@ std::optional<ControlLoop::End> ControlLoop::check_live_output() {
   // The output's own word first (JACK's shutdown, a buffer it cannot follow); the watchdog
   // catches an output that stops calling back without one.
   if (const std::string failure = sources_.output.failure(); !failure.empty()) {
-    return failed(failure + "; exiting");
+    return output_gone(failure + "; exiting");
   }
   const auto calls = sources_.mixer.stats().calls.load(std::memory_order_relaxed);
   if (const auto silent = watchdog_.silent_for(calls, std::chrono::steady_clock::now())) {
-    return failed("the audio output stopped asking for audio for " +
-                  std::to_string(silent->count()) +
-                  " ms (did the JACK or PulseAudio server stop?); exiting");
+    return output_gone("the audio output stopped asking for audio for " +
+                       std::to_string(silent->count()) +
+                       " ms (did the JACK or PulseAudio server stop?); exiting");
   }
   if (length_.duration_frames &&
       sources_.mixer.stats().frames.load(std::memory_order_relaxed) >= *length_.duration_frames) {

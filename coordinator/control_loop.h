@@ -53,6 +53,7 @@ class ControlLoop {
   struct End {
     int exit_code = kExitOk;
     std::optional<std::string> failure;
+    bool output_gone = false;  // the output's failure or the watchdog: it cannot play a fade
   };
 
   // Thread: control, right after the output started: the watchdog's watch begins now.

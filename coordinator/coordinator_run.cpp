@@ -74,6 +74,7 @@ class CoordinatorRun {
   // Declared in the order started; teardown() stops them in reverse.
   std::unique_ptr<InstanceResources> resources_;
   std::unique_ptr<RunOutput> output_;
+  bool output_gone_ = false;  // the run ended because the output could no longer play
   std::uint32_t sample_rate_hz_ = 0;
   RingPlan rings_{};
   std::unique_ptr<Recorder> recorder_;
@@ -204,6 +205,7 @@ int CoordinatorRun::control_loop() {
                     console_, facts_},
                    {options_.duration_seconds, duration_frames(), rings_.fill_target_frames});
   const ControlLoop::End end = loop.run();
+  output_gone_ = end.output_gone;
   return end.failure ? fail(*end.failure) : end.exit_code;
 }
 
@@ -215,10 +217,10 @@ bool CoordinatorRun::stopped_by_signal(const std::string& stage) {
 }
 
 void CoordinatorRun::teardown() {
-  if (output_) output_->stop(signals_.fd());  // nothing calls the mixer from now on
-  if (mixer_) mixer_->set_waker(nullptr);     // the final report must not reach the waker
-  waker_.reset();                             // the output no longer notifies it
-  if (recorder_) recorder_->finish();         // nor feeds this
+  if (output_) output_->stop(signals_.fd(), output_gone_);  // nothing calls the mixer from now on
+  if (mixer_) mixer_->set_waker(nullptr);  // the final report must not reach the waker
+  waker_.reset();                          // the output no longer notifies it
+  if (recorder_) recorder_->finish();      // nor feeds this
   if (supervisor_ && supervisor_->stop_all()) {
     console_.out("synthfarm: signal received again; the workers were killed at once\n");
   }

@@ -49,14 +49,14 @@ std::string RunOutput::finish_render() {
          std::to_string(static_cast<double>(render_->frames_written()) / sample_rate_hz_) + " s";
 }
 
-void RunOutput::stop(int interrupt_fd) {
+void RunOutput::stop(int interrupt_fd, bool output_gone) {
   if (render_) {
     render_->request_stop();
     render_->finish();  // idempotent: joins once
     return;
   }
   if (!live_running_) return;
-  fade_ = play_fade_out(interrupt_fd);
+  if (!output_gone) fade_ = play_fade_out(interrupt_fd);
   live_->stop();
   live_running_ = false;
 }

@@ -66,9 +66,11 @@ class RunOutput {
   // Thread: control. A live output fades the master out and waits until the fade has been
   // played (kBuffersAfterFadeOut buffers after it, at most the fade and kFadeOutDeadline; a
   // readable `interrupt_fd`, the signalfd, ends the wait at once), then stops; an offline render
-  // stops at its next block and is joined. Blocks. Idempotent. Returns once nothing calls the
+  // stops at its next block and is joined. `output_gone`: the output can no longer play (its
+  // server went away, or it stopped calling back): nothing would play the fade, so it is not
+  // waited for and fade_out() stays nullopt. Blocks. Idempotent. Returns once nothing calls the
   // mixer any more.
-  void stop(int interrupt_fd = -1);
+  void stop(int interrupt_fd = -1, bool output_gone = false);
 
   // Thread: control, after stop(). How the live fade-out went; nullopt offline or never started.
   const std::optional<FadeOut>& fade_out() const noexcept { return fade_; }

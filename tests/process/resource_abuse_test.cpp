@@ -949,6 +949,9 @@ TEST_F(PrivateJackServer, KillingItMidRunEndsSynthfarmWithExitCode1) {
   EXPECT_TRUE(message_seconds) << "no message on stderr saying the audio output stopped:\n" << err;
   EXPECT_LE(exit_seconds, 2.0) << "synthfarm exited " << exit_seconds
                                << " s after its JACK server was killed";
+  // A lost server plays no fade: waiting for one only delays the exit (by the fade's 0.5 s
+  // deadline), and warning that the end may click says nothing the loss did not.
+  EXPECT_EQ(err.find("fade"), std::string::npos) << err;
   run.expect_exit(1, workers);  // nothing left behind: no worker, no segment, no FIFO
   // Nor anything of its JACK client (libjack's semaphore "jack_sem.<uid>_<server>_<client>", which
   // a killed server cannot remove); the server's own leftovers are TearDown's business.
