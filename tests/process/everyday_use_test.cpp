@@ -72,6 +72,17 @@ std::uint64_t frames_not_played_as_rendered(const std::string& stdout_text) {
   return total;
 }
 
+// The run's closing counters ("final..." lines), to say where late frames came from.
+std::string final_lines(const std::string& stdout_text) {
+  std::string lines;
+  const std::regex final_line("(^|\n)(final[^\n]*)");
+  for (std::sregex_iterator it(stdout_text.begin(), stdout_text.end(), final_line), end; it != end;
+       ++it) {
+    lines += (*it)[2].str() + "\n";
+  }
+  return lines;
+}
+
 // A live run is compared with an offline render only when it played every frame as rendered.
 // While the run plays, its threads' wait for a CPU is sampled (every 20 ms, until its processes
 // are gone: the kernel forgets a process's wait when it exits). A run with late frames is
@@ -110,7 +121,8 @@ class LateFramesCheck {
     EXPECT_TRUE(excused) << late << " frames were not played as rendered, and the run's threads "
                          << "waited only " << testing::in_ms(waited.measured)
                          << " ms for a CPU and the clock woke on time: a worker or the clock was "
-                         << "late by itself";
+                         << "late by itself. The run's final lines:\n"
+                         << final_lines(run_.process().stdout_text());
     return false;
   }
 
