@@ -72,15 +72,15 @@ void expect_within(double elapsed_ms, double limit_ms, const CpuPressure& pressu
 }
 
 // Expects a healthy worker to have had no underrun, unless the run's threads (the coordinator's
-// and the healthy workers') waited for a CPU at least one buffer's time: less cannot make a
-// healthy worker late.
-void expect_no_underrun(const RunQueueWait& wait, std::size_t worker, std::uint64_t underrun_frames,
-                        MachineStall& stall) {
-  const bool excused = underrun_frames > 0 &&
-                       testing::excused_by(wait, testing::kOnePeriod,
-                                           "healthy worker " + std::to_string(worker) + " had " +
-                                               std::to_string(underrun_frames) + " underrun frames",
-                                           stall);
+// and the healthy workers') waited for a CPU at least one buffer's time, or a CPU itself stalled
+// that long (`hidden`): less cannot make a healthy worker late.
+void expect_no_underrun(const RunQueueWait& wait, const testing::HiddenStalls& hidden,
+                        std::size_t worker, std::uint64_t underrun_frames, MachineStall& stall) {
+  const std::string fact = "healthy worker " + std::to_string(worker) + " had " +
+                           std::to_string(underrun_frames) + " underrun frames";
+  const bool excused =
+      underrun_frames > 0 && (testing::excused_by(wait, testing::kOnePeriod, fact, stall) ||
+                              testing::excused_by(hidden, testing::kOnePeriod, fact, stall));
   if (!excused) {
     EXPECT_EQ(underrun_frames, 0u) << "worker " << worker;
   }
@@ -237,6 +237,7 @@ class FakeSegment {
 // so it rejoins the common timeline.
 TEST(HungWorker, NeverBlocksTheCallbackAndRejoinsTheTimelineWithoutStaleAudio) {
   testing::retry_while_machine_stalled(testing::kTimingAttempts, [](MachineStall& stall) {
+    const testing::HiddenStalls hidden;  // from before the run: the CPUs' own stalls
     SynthfarmRun run("hangworker");
     run.start(kSmallWorkload);
     const auto workers = run.wait_for_workers(kWorkers);
@@ -292,7 +293,7 @@ TEST(HungWorker, NeverBlocksTheCallbackAndRejoinsTheTimelineWithoutStaleAudio) {
     for (std::size_t w : {0u, 2u}) {
       report_measurement("underrun frames of healthy worker " + std::to_string(w),
                          static_cast<double>(hang_end->workers[w].underrun_frames), "frames");
-      expect_no_underrun(healthy_wait(), w, hang_end->workers[w].underrun_frames, stall);
+      expect_no_underrun(healthy_wait(), hidden, w, hang_end->workers[w].underrun_frames, stall);
     }
 
     // Resumed: it renders again, and it is back on the timeline once every frame it owed has been
@@ -336,7 +337,7 @@ TEST(HungWorker, NeverBlocksTheCallbackAndRejoinsTheTimelineWithoutStaleAudio) {
     for (std::size_t w : {0u, 2u}) {
       report_measurement("underrun frames of healthy worker " + std::to_string(w) + " in all",
                          static_cast<double>(confirmed->workers[w].underrun_frames), "frames");
-      expect_no_underrun(healthy_wait(), w, confirmed->workers[w].underrun_frames, stall);
+      expect_no_underrun(healthy_wait(), hidden, w, confirmed->workers[w].underrun_frames, stall);
     }
     run.send_command("quit");
     run.expect_exit(0, workers);

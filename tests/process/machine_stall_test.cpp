@@ -127,5 +127,23 @@ TEST(MachineStall, TheClocksLateWakesCountOnlyWhenItsCallbackNeverOverran) {
   EXPECT_EQ(ClockLateWakes::from_final_line("no final line").since_start(), 0ns);
 }
 
+TEST(MachineStall, AProbesLatenessCountsOnlyBeyondItsOwnRunQueueWait) {
+  // Due at 1 ms, ran at 12 ms: 11 ms late. Waiting in the run queue for 4 of them is a busy CPU
+  // (the run-queue meters' business); the other 7 the CPU itself was gone.
+  EXPECT_EQ(unaccounted_lateness(1ms, 12ms, 4ms), 7ms);
+  EXPECT_EQ(unaccounted_lateness(1ms, 12ms, 0ms), 11ms);
+  // A wake on time, or a lateness the run queue explains in full, is no stall.
+  EXPECT_EQ(unaccounted_lateness(1ms, 1ms, 0ms), 0ms);
+  EXPECT_EQ(unaccounted_lateness(1ms, 5ms, 6ms), 0ms);
+}
+
+TEST(MachineStall, AHiddenStallExcusesOnlyWhenItCoversTheMiss) {
+  MachineStall stall;
+  EXPECT_FALSE(excused_by(Frozen<HiddenStalls>{4ms}, kOnePeriod, "late", stall));
+  EXPECT_FALSE(stall.excused);
+  EXPECT_TRUE(excused_by(Frozen<HiddenStalls>{10ms}, kOnePeriod, "late", stall));
+  EXPECT_NE(stall.why.find("a CPU itself stalled"), std::string::npos) << stall.why;
+}
+
 }  // namespace
 }  // namespace synthfarm::testing

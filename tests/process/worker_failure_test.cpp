@@ -22,6 +22,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::CpuPressure;
 using testing::excused_by;
+using testing::HiddenStalls;
 using testing::kOnePeriod;
 using testing::kTimingAttempts;
 using testing::MachineStall;
@@ -86,17 +87,18 @@ std::chrono::milliseconds kill_worker_and_expect_report(SynthfarmRun& run, pid_t
 }
 
 // Expects a surviving worker to have had no underrun in the whole run, unless the coordinator's
-// and the survivors' threads waited for a CPU at least one buffer's time: less cannot make a
-// healthy worker late.
+// and the survivors' threads waited for a CPU at least one buffer's time, or a CPU itself stalled
+// that long (`hidden`, probing since the run started): less cannot make a healthy worker late.
 void expect_no_underrun(SynthfarmRun& run, const std::vector<pid_t>& survivors, int worker,
-                        const std::string& underrun_frames, MachineStall& stall) {
+                        const std::string& underrun_frames, const HiddenStalls& hidden,
+                        MachineStall& stall) {
   std::vector<pid_t> pids = survivors;
   pids.push_back(run.process().pid());
-  const bool excused =
-      underrun_frames != "0" && excused_by(RunQueueWait::over_whole_life(pids), kOnePeriod,
-                                           "worker " + std::to_string(worker) + " had " +
-                                               underrun_frames + " underrun frames",
-                                           stall);
+  const std::string fact =
+      "worker " + std::to_string(worker) + " had " + underrun_frames + " underrun frames";
+  const bool excused = underrun_frames != "0" &&
+                       (excused_by(RunQueueWait::over_whole_life(pids), kOnePeriod, fact, stall) ||
+                        excused_by(hidden, kOnePeriod, fact, stall));
   if (!excused) {
     EXPECT_EQ(underrun_frames, "0") << "worker " << worker << " had underruns";
   }
@@ -114,6 +116,7 @@ std::vector<pid_t> start_playing(SynthfarmRun& run) {
 // The default policy, silence: the dead worker's share falls silent and the rest plays on.
 TEST(WorkerKilled, IsNamedWithinATenthOfASecondAndTheOthersPlayOn) {
   testing::retry_while_machine_stalled(kTimingAttempts, [](MachineStall& stall) {
+    const HiddenStalls hidden;  // from before the run: the CPUs' own stalls
     SynthfarmRun run("killsilence");
     const auto pids = start_playing(run);
     ASSERT_EQ(pids.size(), static_cast<std::size_t>(kWorkers));
@@ -137,7 +140,7 @@ TEST(WorkerKilled, IsNamedWithinATenthOfASecondAndTheOthersPlayOn) {
       const auto line = status.worker(survivor);
       ASSERT_TRUE(line) << run.process().stdout_text();
       EXPECT_EQ((*line)[1], "playing");
-      expect_no_underrun(run, {pids[0], pids[2]}, survivor, (*line)[2], stall);
+      expect_no_underrun(run, {pids[0], pids[2]}, survivor, (*line)[2], hidden, stall);
     }
     run.send_command("quit");
     run.expect_exit(0, pids);
@@ -240,6 +243,7 @@ TEST(WorkerKilled, EndsTheRunWithExitCode1UnderAbort) {
 // plays on the common timeline; one that keeps dying is restarted later each time.
 TEST(WorkerKilled, IsReplacedWithinHalfASecondAndBackedOffWhenItKeepsDying) {
   testing::retry_while_machine_stalled(kTimingAttempts, [](MachineStall& stall) {
+    const HiddenStalls hidden;  // from before the run: the CPUs' own stalls
     SynthfarmRun run("killrestart");
     run.start({"--audio", "null", "--workers", std::to_string(kWorkers), "--sines", "50",
                "--on-worker-failure", "restart"});
@@ -303,7 +307,7 @@ TEST(WorkerKilled, IsReplacedWithinHalfASecondAndBackedOffWhenItKeepsDying) {
     for (const int survivor : {0, 2}) {
       const auto line = status.worker(survivor);
       ASSERT_TRUE(line);
-      expect_no_underrun(run, {pids[0], pids[2]}, survivor, (*line)[2], stall);
+      expect_no_underrun(run, {pids[0], pids[2]}, survivor, (*line)[2], hidden, stall);
     }
     run.send_command("quit");
     run.expect_exit(0, {pids[0], victim, pids[2]});

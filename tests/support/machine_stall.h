@@ -13,18 +13,26 @@
 //
 // Header-only: it uses GoogleTest's assertions.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <regex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -145,6 +153,95 @@ struct ClockLateWakes {
     return {std::chrono::nanoseconds(
         static_cast<std::int64_t>(static_cast<double>(late_wakes) * period_us * 1000.0))};
   }
+};
+
+// How late a probe's wake was that the kernel cannot account for: the time from when its timer
+// was due to when it ran, less the time it spent runnable in the run queue meanwhile (which a
+// busy CPU explains, and RunQueueWait and CpuPressure already measure). What remains is time the
+// CPU itself was gone: a hypervisor that ran another guest on it.
+inline std::chrono::nanoseconds unaccounted_lateness(std::chrono::nanoseconds due,
+                                                     std::chrono::nanoseconds woke,
+                                                     std::chrono::nanoseconds run_queue_wait) {
+  const auto late = woke - due - run_queue_wait;
+  return late > std::chrono::nanoseconds(0) ? late : std::chrono::nanoseconds(0);
+}
+
+// The machine's stalls that no run-queue figure shows (a virtual machine whose CPU the hypervisor
+// takes away; cyclictest here: about 10 ms once per 30 s per CPU), measured beside the run: one
+// probe thread per CPU this process may use, pinned there, wakes every millisecond (an absolute
+// sleep, never a spin) and keeps the longest unaccounted lateness of a wake. A worker or the
+// clock on that CPU was held off just as long; a defect of synthfarm (a thread hogging a CPU, a
+// long system call) makes the probe wait in the run queue instead, which is subtracted.
+class HiddenStalls {
+ public:
+  static constexpr const char* kWhat =
+      "a CPU itself stalled (a probe pinned there woke that late beyond its run-queue wait), and "
+      "every thread on it waited";
+  // Thread: the test. Starts the probes; they run until destruction.
+  HiddenStalls() {
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &allowed)) probes_.emplace_back([this, cpu] { probe(cpu); });
+    }
+  }
+  ~HiddenStalls() {
+    done_.store(true);
+    for (std::thread& probe : probes_) probe.join();
+  }
+  HiddenStalls(const HiddenStalls&) = delete;
+  HiddenStalls& operator=(const HiddenStalls&) = delete;
+
+  // Thread: any. The longest stall so far.
+  std::chrono::nanoseconds since_start() const {
+    return std::chrono::nanoseconds(longest_ns_.load());
+  }
+
+ private:
+  static std::chrono::nanoseconds monotonic_now() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+  }
+  // This thread's run-queue wait so far (schedstat's second field), 0 when unreadable.
+  static std::chrono::nanoseconds own_run_queue_wait(int schedstat) {
+    char text[128] = {};
+    if (pread(schedstat, text, sizeof text - 1, 0) <= 0) return std::chrono::nanoseconds(0);
+    char* end = nullptr;
+    std::strtoull(text, &end, 10);
+    return std::chrono::nanoseconds(std::strtoull(end, nullptr, 10));
+  }
+
+  void probe(int cpu) {
+    cpu_set_t only;
+    CPU_ZERO(&only);
+    CPU_SET(cpu, &only);
+    if (pthread_setaffinity_np(pthread_self(), sizeof only, &only) != 0) return;
+    const int schedstat = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    if (schedstat < 0) return;
+    std::chrono::nanoseconds waited = own_run_queue_wait(schedstat);
+    std::chrono::nanoseconds due = monotonic_now();
+    while (!done_.load()) {
+      due += std::chrono::milliseconds(1);
+      const timespec until{static_cast<time_t>(due.count() / 1'000'000'000),
+                           static_cast<long>(due.count() % 1'000'000'000)};
+      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr);
+      const std::chrono::nanoseconds woke = monotonic_now();
+      const std::chrono::nanoseconds waited_now = own_run_queue_wait(schedstat);
+      const auto stall = unaccounted_lateness(due, woke, waited_now - waited).count();
+      waited = waited_now;
+      for (auto longest = longest_ns_.load(); stall > longest;) {
+        if (longest_ns_.compare_exchange_weak(longest, stall)) break;
+      }
+      if (woke > due) due = woke;  // a late wake starts the next millisecond; no catching up
+    }
+    close(schedstat);
+  }
+
+  std::atomic<bool> done_{false};
+  std::atomic<std::int64_t> longest_ns_{0};
+  std::vector<std::thread> probes_;
 };
 
 // A measurement read when its interval ended, judged later by excused_by.
