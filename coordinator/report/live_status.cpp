@@ -49,6 +49,7 @@ std::vector<std::string> format_live_status(const RunStatistics& now, const RunS
   std::map<std::string, unsigned> hidden_states;
   double hidden_max_load = 0.0;
   std::uint64_t hidden_underruns = 0;
+  unsigned hidden_near_throttling = 0;
   for (const WorkerStatistics& worker : now.workers) {
     const WorkerStatistics* before = same_worker(earlier, worker.index);
     const DurationSummary render =
@@ -56,17 +57,18 @@ std::vector<std::string> format_live_status(const RunStatistics& now, const RunS
     const bool rendered = render.count > 0;
     const double load_avg = rendered ? 100.0 * render.mean_ns() / period_ns : 0.0;
     const double load_max = rendered ? 100.0 * static_cast<double>(render.max_ns) / period_ns : 0.0;
+    // Over the last second, as the loads: a real-time worker near the kernel's throttling share
+    // is about to be stopped for the rest of the kernel's period (tens of ms of underruns).
+    const bool near_throttling = now.near_realtime_throttling(worker, render);
     if (lines.size() - kHeaderLines >= max_worker_lines) {
       ++hidden_states[worker.state];
       hidden_max_load = std::max(hidden_max_load, load_max);
       hidden_underruns += worker.underrun_frames;
+      hidden_near_throttling += near_throttling ? 1 : 0;
       continue;
     }
     const std::string avg_text = rendered ? printf_string("%.1f%%", load_avg) : "-";
     const std::string max_text = rendered ? printf_string("%.1f%%", load_max) : "-";
-    // Over the last second, as the loads: a real-time worker near the kernel's throttling share
-    // is about to be stopped for the rest of the kernel's period (tens of ms of underruns).
-    const bool near_throttling = now.near_realtime_throttling(worker, render);
     lines.push_back(printf_string(
         "%7u  %-8s %9s %9s %12llu  %-9s%s", worker.index, worker.state.c_str(), avg_text.c_str(),
         max_text.c_str(), static_cast<unsigned long long>(worker.underrun_frames),
@@ -79,9 +81,14 @@ std::vector<std::string> format_live_status(const RunStatistics& now, const RunS
       states += (states.empty() ? "" : ", ") + std::to_string(count) + " " + state;
       hidden += count;
     }
+    // The flag must not hide below the table: a throttled worker is tens of ms of underruns.
+    const std::string near_limit = hidden_near_throttling > 0
+                                       ? printf_string(", %u NEAR RT LIMIT", hidden_near_throttling)
+                                       : "";
     lines.push_back(printf_string(
-        "  ... %u more workers (%s), load max %.1f%%, underruns %llu; `status` lists all", hidden,
-        states.c_str(), hidden_max_load, static_cast<unsigned long long>(hidden_underruns)));
+        "  ... %u more workers (%s), load max %.1f%%, underruns %llu%s; `status` lists all", hidden,
+        states.c_str(), hidden_max_load, static_cast<unsigned long long>(hidden_underruns),
+        near_limit.c_str()));
   }
   return lines;
 }

@@ -75,6 +75,21 @@ TEST(LiveStatus, ManyWorkersAreSummedUpBelowTheFirstOnes) {
   EXPECT_NE(lines.back().find("24 more workers (1 dead, 23 playing)"), std::string::npos)
       << lines.back();
   EXPECT_NE(lines.back().find("underruns 512"), std::string::npos) << lines.back();
+  EXPECT_EQ(lines.back().find("NEAR RT LIMIT"), std::string::npos) << lines.back();
+}
+
+TEST(LiveStatus, AWorkerNearThrottlingBelowTheTableIsCountedOnItsSummaryLine) {
+  // 4.9 ms of the 5.33 ms period (92 %) against a 95 % share, for every worker.
+  RunStatistics now = reading(20, 188, 4'900'000, 188, 10'000);
+  now.realtime_throttle_share = 0.95;
+  for (WorkerStatistics& worker : now.workers) worker.scheduling = {SCHED_OTHER, 0, 0, 0};
+  now.workers[17].scheduling = {SCHED_FIFO, 68, 0, 0};
+  now.workers[18].scheduling = {SCHED_FIFO, 68, 0, 0};
+  const auto lines = format_live_status(now, reading(20, 0, 0, 0, 0), 10.7, 16);
+  ASSERT_EQ(lines.size(), 3u + 16u + 1u);
+  EXPECT_NE(lines.back().find("4 more workers"), std::string::npos) << lines.back();
+  EXPECT_NE(lines.back().find(", 2 NEAR RT LIMIT;"), std::string::npos) << lines.back();
+  EXPECT_LT(lines.back().size(), 100u) << lines.back();
 }
 
 TEST(LiveStatus, EachWorkersSchedulingIsShownAndARealTimeOneNearThrottlingIsFlagged) {
