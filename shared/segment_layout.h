@@ -28,7 +28,7 @@ static_assert(std::atomic<float>::is_always_lock_free);
 static_assert(std::atomic_ref<double>::is_always_lock_free);
 
 inline constexpr std::uint64_t kSegmentMagic = 0x4d52414648544e59ull;  // "YNTHFARM"
-inline constexpr std::uint32_t kLayoutVersion = 7;
+inline constexpr std::uint32_t kLayoutVersion = 8;
 inline constexpr std::size_t kCacheLineBytes = 64;
 inline constexpr std::uint32_t kMaxWorkers = 256;
 inline constexpr std::uint32_t kMaxChannels = 64;
@@ -70,7 +70,9 @@ struct alignas(kCacheLineBytes) SegmentHeader {
   std::uint64_t staging_table_offset;
   std::uint64_t oscillator_total;
   std::uint32_t kernel;  // KernelKind, chosen by the coordinator
-  std::uint32_t reserved = 0;
+  // 1 for an offline render (--output): no deadline, so the workers neither prefault their
+  // stacks nor lock their memory (which costs each one some CPU at start-up for nothing).
+  std::uint32_t offline = 0;
   std::int64_t simd_target;  // the Highway target bit every worker must run
   // What each worker asks for its render thread before its loop (shared/realtime_policy.h):
   // SCHED_FIFO at worker_priority when it is above 0, else SCHED_OTHER at worker_nice; a refused
@@ -96,8 +98,8 @@ struct alignas(kCacheLineBytes) WorkerSlot {
   alignas(kCacheLineBytes) std::atomic<std::uint64_t> write_pos{0};  // frames ever written
   std::atomic<std::int32_t> worker_pid{0};
   std::atomic<std::uint32_t> attached{0};
-  // The worker's mlockall(MCL_CURRENT) before it attached: 0 locked, else its errno. Published
-  // with `attached`.
+  // The worker's mlockall(MCL_CURRENT) before it attached: 0 locked, else its errno (0 also in
+  // an offline render, which does not lock: SegmentHeader::offline). Published with `attached`.
   std::atomic<std::int32_t> memory_lock_errno{0};
   // What the worker's render thread got when it applied the header's worker_priority/nice
   // (policy as SCHED_*, priority, nice, errno of a refusal or 0). Published with `attached`.

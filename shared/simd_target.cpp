@@ -1,7 +1,8 @@
 #include "shared/simd_target.h"
 
-#include <hwy/highway.h>
-#include <hwy/targets.h>
+// Highway's target bits and HWY_TARGETS only: nothing here calls into libhwy.so (see
+// cpu_runs_target).
+#include <hwy/detect_targets.h>
 
 namespace synthfarm {
 namespace {
@@ -20,6 +21,43 @@ constexpr SimdTarget kKnownTargets[] = {
 
 }  // namespace
 
+// Why not hwy::SupportedTargets(): it lives in libhwy.so, and Debian's libhwy.so.1.0.3 runs a
+// static initializer (hwy::platform::TimerResolution) in every process that loads it: about
+// 4 ms of CPU measured in the coordinator and again in each worker, some 15 % of a short
+// offline render's CPU. GCC's builtins read CPUID once per process (libgcc) and, like Highway,
+// drop AVX/AVX-512 when the OS does not save their registers (XSAVE/XCR0). Each target asks for
+// the CPU features Highway 1.0.3 requires of it (its hwy/targets.cc), so that its code never
+// meets an instruction the CPU lacks; tests/unit/simd_target_test.cpp compares the two.
+bool cpu_runs_target(std::int64_t highway_target) {
+  __builtin_cpu_init();  // idempotent; needed only before libgcc's own constructor ran
+  const bool ssse3 = __builtin_cpu_supports("sse") && __builtin_cpu_supports("sse2") &&
+                     __builtin_cpu_supports("sse3") && __builtin_cpu_supports("ssse3");
+  const bool sse4 = ssse3 && __builtin_cpu_supports("sse4.1") && __builtin_cpu_supports("sse4.2") &&
+                    __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("aes");
+  const bool avx2 = sse4 && __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") &&
+                    __builtin_cpu_supports("lzcnt") && __builtin_cpu_supports("bmi") &&
+                    __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("fma") &&
+                    __builtin_cpu_supports("f16c");
+  const bool avx3 = avx2 && __builtin_cpu_supports("avx512f") &&
+                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                    __builtin_cpu_supports("avx512bw");
+  switch (highway_target) {
+    case HWY_AVX3:
+      return avx3;
+    case HWY_AVX2:
+      return avx2;
+    case HWY_SSE4:
+      return sse4;
+    case HWY_SSSE3:
+      return ssse3;
+    case HWY_EMU128:
+    case HWY_SCALAR:
+      return true;  // plain C++
+    default:
+      return false;  // a target this file does not know: never chosen
+  }
+}
+
 std::vector<SimdTarget> compiled_simd_targets() {
   std::vector<SimdTarget> targets;
   for (const SimdTarget& target : kKnownTargets) {
@@ -29,10 +67,9 @@ std::vector<SimdTarget> compiled_simd_targets() {
 }
 
 std::vector<SimdTarget> usable_simd_targets() {
-  const std::int64_t supported = hwy::SupportedTargets();
   std::vector<SimdTarget> targets;
   for (const SimdTarget& target : compiled_simd_targets()) {
-    if ((supported & target.highway_target) != 0) targets.push_back(target);
+    if (cpu_runs_target(target.highway_target)) targets.push_back(target);
   }
   return targets;
 }

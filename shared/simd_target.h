@@ -26,6 +26,11 @@ struct SimdTarget {
 // Every target compiled into this build, best first.
 std::vector<SimdTarget> compiled_simd_targets();
 
+// Thread: any. Whether this CPU (and the OS, for the AVX registers) can run the code Highway
+// compiles for this target bit: the features Highway 1.0.3 requires of it. Plain C++ targets
+// always; unknown bits never.
+bool cpu_runs_target(std::int64_t highway_target);
+
 // The compiled targets this CPU can run, best first. Never empty: the portable one runs anywhere.
 std::vector<SimdTarget> usable_simd_targets();
 

@@ -1,10 +1,10 @@
 #include "worker/oscillator_bank.h"
 
-#include <hwy/aligned_allocator.h>
-
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <memory>
+#include <new>
 #include <stdexcept>
 #include <vector>
 
@@ -19,13 +19,31 @@
 namespace synthfarm {
 namespace {
 
-using AlignedFloats = hwy::AlignedFreeUniquePtr<float[]>;
+// The kernels' arrays start on a 64-byte boundary (HWY_ALIGNMENT, what hwy::AllocateAligned
+// gave): aligned loads and stores for every target up to AVX-512. Our own allocation rather than
+// Highway's, which lives in libhwy.so: loading that library costs every worker a static
+// initializer (see shared/simd_target.cpp).
+constexpr std::align_val_t kKernelAlignment{64};
+
+struct AlignedDelete {
+  void operator()(void* memory) const noexcept { ::operator delete[](memory, kKernelAlignment); }
+};
+
+template <typename T>
+using AlignedArray = std::unique_ptr<T[], AlignedDelete>;
+using AlignedFloats = AlignedArray<float>;
+
+// Thread: control (allocates; throws std::bad_alloc). `count` values (at least one), zeroed.
+template <typename T>
+AlignedArray<T> aligned_zeroed(std::size_t count) {
+  count = std::max<std::size_t>(count, 1);
+  AlignedArray<T> array(static_cast<T*>(::operator new[](count * sizeof(T), kKernelAlignment)));
+  std::fill_n(array.get(), count, T{});
+  return array;
+}
 
 AlignedFloats zeroed_floats(std::size_t count) {
-  AlignedFloats floats = hwy::AllocateAligned<float>(std::max<std::size_t>(count, 1));
-  if (!floats) throw std::bad_alloc();
-  std::fill_n(floats.get(), std::max<std::size_t>(count, 1), 0.0f);
-  return floats;
+  return aligned_zeroed<float>(count);
 }
 
 std::size_t round_up(std::size_t value, std::size_t multiple) {
@@ -47,10 +65,10 @@ struct OscillatorBank::State {
   AlignedFloats phase;
   AlignedFloats last;
   AlignedFloats increment;
-  hwy::AlignedFreeUniquePtr<std::uint64_t[]> table_pairs;  // exact: table[k], table[k+1] - table[k]
-  AlignedFloats scratch;                                   // exact: one slab of a group of vectors
-  AlignedFloats lane_sums;                                 // fast: per frame, per lane
-  AlignedFloats sums;                                      // per channel, per frame
+  AlignedArray<std::uint64_t> table_pairs;  // exact: table[k], table[k+1] - table[k]
+  AlignedFloats scratch;                    // exact: one slab of a group of vectors
+  AlignedFloats lane_sums;                  // fast: per frame, per lane
+  AlignedFloats sums;                       // per channel, per frame
 
   double sample_rate_hz;
   float unit;                           // of phase and increment: 1 (exact) or 1/512 (fast)
@@ -141,8 +159,7 @@ OscillatorBank::OscillatorBank(std::span<const double> frequencies_hz, double sa
   s.store_increments(frequencies_hz);
 
   const auto& table = sine_table();
-  s.table_pairs = hwy::AllocateAligned<std::uint64_t>(kernels::kTablePairs);
-  if (!s.table_pairs) throw std::bad_alloc();
+  s.table_pairs = aligned_zeroed<std::uint64_t>(kernels::kTablePairs);
   for (std::size_t i = 0; i < kernels::kTablePairs; ++i) {
     const std::size_t k = i % kSineTableSize;
     const float step = table[k + 1] - table[k];  // pyo's (b - a), rounded once as pyo does

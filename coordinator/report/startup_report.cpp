@@ -22,7 +22,8 @@ std::string format_startup_report(const Options& options, const OscillatorPlan& 
   } else {
     text += "synthfarm: frequencies from " + options.freqs_file + "\n";
   }
-  if (!options.output_path.empty()) {
+  const bool offline = !options.output_path.empty();
+  if (offline) {
     text += printf_string(
         "synthfarm: rendering %.6g s offline to %s (float32 WAV, %u Hz, %u channels)\n",
         options.duration_seconds.value_or(0.0), options.output_path.c_str(), facts.sample_rate_hz,
@@ -43,11 +44,16 @@ std::string format_startup_report(const Options& options, const OscillatorPlan& 
   if (!options.report_path.empty()) {
     text += "synthfarm: report at exit to " + options.report_path + "\n";
   }
-  // Each worker locked its own memory before it attached (render_loop.cpp).
-  text += "synthfarm: " +
-          describe_worker_memory(static_cast<unsigned>(facts.worker_pids.size()),
-                                 facts.worker_memory_lock_failures, facts.first_memory_lock_errno) +
-          "\n";
+  // Each worker locked its own memory before it attached (render_loop.cpp), unless offline.
+  if (offline) {
+    text += "synthfarm: workers: memory not locked (offline: no deadline)\n";
+  } else {
+    text +=
+        "synthfarm: " +
+        describe_worker_memory(static_cast<unsigned>(facts.worker_pids.size()),
+                               facts.worker_memory_lock_failures, facts.first_memory_lock_errno) +
+        "\n";
+  }
   if (!facts.waker_scheduling.empty()) {
     text += "synthfarm: scheduling: audio thread " + facts.audio_thread_priority + ", waker " +
             facts.waker_scheduling + ", workers below the waker" +

@@ -1,9 +1,14 @@
 // What --buffers and --cpus become at set-up (coordinator/supervision/segment_setup.h,
-// cpu_placement.h): the live fill target and a ring that holds it, and each worker's CPU.
+// cpu_placement.h): the live fill target and a ring that holds it, and each worker's CPU; and
+// what prepare_segment tells the workers about an offline render.
 
 #include "coordinator/supervision/segment_setup.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <optional>
+#include <string>
 
 #include "coordinator/supervision/cpu_placement.h"
 
@@ -36,6 +41,23 @@ TEST(PlanSegmentRings, LeavesAnOfflineRenderAsPlanRingsHasIt) {
   const RingPlan offline = plan_segment_rings(256, 7, /*offline=*/true);
   EXPECT_EQ(offline.ring_frames, plan_rings(256, true).ring_frames);
   EXPECT_EQ(offline.fill_target_frames, plan_rings(256, true).fill_target_frames);
+}
+
+// Workers skip prefaulting and locking their memory when the header says offline (render_loop).
+TEST(PrepareSegment, MarksTheSegmentOfflineForAnOutputFileAndNotForALiveRun) {
+  for (const bool offline : {false, true}) {
+    const std::string name = "synthfarm-segment-setup-test-" + std::to_string(getpid()) + "-" +
+                             std::to_string(offline ? 1 : 0);
+    std::string error;
+    std::optional<Segment> segment = Segment::create(name, 2, 2, 1024, 4, error);
+    ASSERT_TRUE(segment) << error;
+    EXPECT_TRUE(Segment::remove_name(name, error)) << error;
+    Options options;
+    options.workers = 2;
+    if (offline) options.output_path = "/tmp/o.wav";
+    prepare_segment(*segment, options, OscillatorPlan{{400, 500, 600, 700}, {}}, {48000, 256, 512});
+    EXPECT_EQ(segment->header().offline, offline ? 1u : 0u) << "offline " << offline;
+  }
 }
 
 TEST(WorkerCpu, DealsTheListRoundRobinAndNothingWithoutOne) {

@@ -56,7 +56,7 @@ TEST(SegmentGeometry, PutsTheStagingTableAfterTheFrequencyTableWithTheSameSize) 
 TEST(SegmentHeader, OfThisBuildPassesAndAnotherStagingOffsetOrVersionIsNamed) {
   Segment segment = make_segment(2, 10);
   const std::uint64_t bytes = segment.geometry().segment_bytes;
-  EXPECT_EQ(segment.header().layout_version, 7u);
+  EXPECT_EQ(segment.header().layout_version, 8u);
   EXPECT_EQ(check_segment_header(segment.header(), bytes), "");
 
   SegmentHeader& header = segment.header();  // not copyable (atomics): changed and restored

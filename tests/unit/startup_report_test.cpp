@@ -104,6 +104,11 @@ TEST(StartupReport, AnOfflineRenderSaysItsFileAndNoLatency) {
       << text;
   EXPECT_EQ(text.find("output:"), std::string::npos) << text;
   EXPECT_EQ(text.find("added latency"), std::string::npos) << text;
+  // Offline workers do not lock their memory (render_loop.cpp): the line must not claim they did.
+  EXPECT_NE(text.find("synthfarm: workers: memory not locked (offline: no deadline)\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("memory locked"), std::string::npos) << text;
 }
 
 TEST(StartupReport, PassesTheWorkersMemoryLockingFailuresOn) {
