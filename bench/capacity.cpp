@@ -45,6 +45,8 @@ bool read_probe_report(const std::filesystem::path& path, ProbeResult& probe, st
     probe.callback_max_us = callback.at("max_ns").get<double>() / 1e3;
     probe.period_us = callback.at("period_ns").get<double>() / 1e3;
     probe.device_underflows = report.at("device_underflows").get<std::uint64_t>();
+    probe.server_xruns = report.at("server_xruns").get<std::uint64_t>();
+    probe.sample_rate_hz = report.at("output").at("sample_rate_hz").get<std::uint32_t>();
     const nlohmann::json& workers = report.at("workers");
     if (workers.size() != probe.workers) {
       error = "the report lists " + std::to_string(workers.size()) + " workers, not " +
@@ -68,12 +70,20 @@ bool read_probe_report(const std::filesystem::path& path, ProbeResult& probe, st
         "synthfarm's report " + path.string() + " is not what this bench reads: " + failure.what();
     return false;
   }
-  probe.passed = probe.underrun_frames == 0 && probe.device_underflows == 0;
+  // A JACK xrun is a cycle the server could not complete in time: on a server of our own it
+  // is our client's (or the graph's) lateness, so it fails the probe like an underrun does.
+  probe.passed =
+      probe.underrun_frames == 0 && probe.device_underflows == 0 && probe.server_xruns == 0;
   return true;
 }
 
-// One real-time run on the null clock, its output parsed. Its control FIFO is private to this
-// probe, so that a synthfarm the user is running (instance 'default') is not disturbed.
+const char* audio_name(const CapacityOptions& options) {
+  return options.audio == CapacityOptions::Audio::kJack ? "jack" : "null";
+}
+
+// One real-time run on the null clock or the JACK server, its output parsed. Its control FIFO
+// and its JACK client name (--name) are private to this probe, so that a synthfarm the user is
+// running (instance 'default') is not disturbed.
 std::optional<ProbeResult> run_probe(const std::string& synthfarm, std::uint32_t workers,
                                      std::uint32_t sines, const CapacityOptions& options,
                                      const SearchCondition& condition, std::string& error) {
@@ -83,7 +93,7 @@ std::optional<ProbeResult> run_probe(const std::string& synthfarm, std::uint32_t
   const std::filesystem::path report = directory / (name + ".json");
   char seconds_text[32];
   std::snprintf(seconds_text, sizeof seconds_text, "%g", options.seconds);
-  std::vector<std::string> arguments{"--audio",    "null",
+  std::vector<std::string> arguments{"--audio",    audio_name(options),
                                      "--workers",  std::to_string(workers),
                                      "--sines",    std::to_string(sines),
                                      "--seed",     "1",
@@ -98,6 +108,12 @@ std::optional<ProbeResult> run_probe(const std::string& synthfarm, std::uint32_t
     arguments.push_back("--cpus");
     arguments.push_back(options.cpus);
   }
+  if (options.audio == CapacityOptions::Audio::kJack) {
+    // The server's rate (synthfarm refuses another); no connections, so that a probe needs no
+    // physical ports and a server's other clients hear nothing.
+    arguments.insert(arguments.end(), {"--sample-rate", std::to_string(options.sample_rate_hz),
+                                       "--connect", "none"});
+  }
   const auto run = run_synthfarm(synthfarm, arguments, error,
                                  RunSettings{.realtime_allowed = condition.realtime});
   std::error_code ignored;
@@ -110,8 +126,9 @@ std::optional<ProbeResult> run_probe(const std::string& synthfarm, std::uint32_t
   if (!run) return std::nullopt;
   probe.wall_seconds = run->wall_seconds;
   if (!read) {
-    error = "synthfarm --audio null --workers " + std::to_string(workers) + " --sines " +
-            std::to_string(sines) + ": " + error + "; its output:\n" + tail_of(run->output);
+    error = std::string("synthfarm --audio ") + audio_name(options) + " --workers " +
+            std::to_string(workers) + " --sines " + std::to_string(sines) + ": " + error +
+            "; its output:\n" + tail_of(run->output);
     return std::nullopt;
   }
   return probe;
@@ -170,21 +187,23 @@ std::optional<std::vector<CapacityResult>> measure_capacity(const CapacityOption
             if (attempt < options.attempts) {
               std::fprintf(stderr,
                            "synthfarm-bench: capacity, W=%u S=%u %s: failed (underrun frames %llu, "
-                           "device underflows %llu); probing again\n",
+                           "device underflows %llu, server xruns %llu); probing again\n",
                            workers, sines, condition_text(condition).c_str(),
                            static_cast<unsigned long long>(outcome->underrun_frames),
-                           static_cast<unsigned long long>(outcome->device_underflows));
+                           static_cast<unsigned long long>(outcome->device_underflows),
+                           static_cast<unsigned long long>(outcome->server_xruns));
             }
           }
           std::fprintf(stderr,
                        "synthfarm-bench: capacity, search %u of %u, W=%u S=%u (%llu total) %s: "
-                       "%s, underrun frames %llu, device underflows %llu, late blocks %llu, "
-                       "callback max %.1f us\n",
+                       "%s, underrun frames %llu, device underflows %llu, server xruns %llu, "
+                       "late blocks %llu, callback max %.1f us\n",
                        repeat, options.repeats, workers, sines,
                        static_cast<unsigned long long>(std::uint64_t{workers} * sines),
                        condition_text(condition).c_str(), outcome->passed ? "pass" : "FAIL",
                        static_cast<unsigned long long>(outcome->underrun_frames),
                        static_cast<unsigned long long>(outcome->device_underflows),
+                       static_cast<unsigned long long>(outcome->server_xruns),
                        static_cast<unsigned long long>(outcome->late_blocks),
                        outcome->callback_max_us);
           if (outcome->passed) {
