@@ -68,14 +68,20 @@ struct SearchCondition {
 struct ProbeResult {
   std::uint32_t workers = 0;
   std::uint32_t sines_per_worker = 0;
-  bool passed = false;  // no worker underrun frame, no device underflow, no JACK server xrun
+  // Played to the end with no worker underrun frame, no device underflow, no JACK server xrun.
+  bool passed = false;
   std::uint64_t callbacks = 0;
   double callback_avg_us = 0.0;
   double callback_max_us = 0.0;
-  double period_us = 0.0;                // buffer frames / sample rate, in microseconds
-  std::uint32_t sample_rate_hz = 0;      // the output's (the JACK server's with --audio jack)
-  std::uint64_t device_underflows = 0;   // the null clock's wakes more than a period late
-  std::uint64_t server_xruns = 0;        // the JACK server's xruns during the run; 0 on null
+  double period_us = 0.0;               // buffer frames / sample rate, in microseconds
+  std::uint32_t sample_rate_hz = 0;     // the output's (the JACK server's with --audio jack)
+  std::uint64_t device_underflows = 0;  // the null clock's wakes more than a period late
+  std::uint64_t server_xruns = 0;       // the JACK server's xruns during the run; 0 on null
+  // Non-zero: synthfarm played, then stopped before --duration with this exit code, for the
+  // reason its report gives in `ended_because` (e.g. its output stopped asking for audio: a
+  // JACK server starved of CPU). A failed probe.
+  int exit_code = 0;
+  std::string ended_because;
   std::uint64_t underrun_frames = 0;     // summed over workers
   std::uint64_t late_blocks = 0;         // summed over workers
   double render_load_avg_percent = 0.0;  // mean over workers of synthfarm's render_load

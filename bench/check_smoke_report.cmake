@@ -73,8 +73,10 @@ if(SUBCOMMAND STREQUAL "capacity")
     string(JSON load GET "${report}" results ${i} background_load)
     # One oscillator per worker plays on any machine that runs synthfarm at all, when nothing
     # else competes and it may schedule in real time. Under load without real time even the
-    # null clock's own wakes can be late: 0 is a result there.
-    if(load EQUAL 0 AND realtime STREQUAL "on")
+    # null clock's own wakes can be late: 0 is a result there. So it is on a JACK server
+    # without real time (scripts/test's: jackd --no-realtime), where one late wake of its
+    # cycle thread is an xrun that fails a probe of any size.
+    if(load EQUAL 0 AND realtime STREQUAL "on" AND audio STREQUAL "null")
       expect("a capacity of at least one oscillator in row ${i}" capacity GREATER 0)
     endif()
     if(capacity GREATER 0)
