@@ -57,7 +57,6 @@ bool read_probe_report(const std::filesystem::path& path, int exit_code, ProbeRe
     probe.period_us = callback.at("period_ns").get<double>() / 1e3;
     probe.device_underflows = report.at("device_underflows").get<std::uint64_t>();
     probe.server_xruns = report.at("server_xruns").get<std::uint64_t>();
-    probe.sample_rate_hz = report.at("output").at("sample_rate_hz").get<std::uint32_t>();
     const nlohmann::json& workers = report.at("workers");
     if (workers.size() != probe.workers) {
       error = "the report lists " + std::to_string(workers.size()) + " workers, not " +

@@ -74,7 +74,6 @@ struct ProbeResult {
   double callback_avg_us = 0.0;
   double callback_max_us = 0.0;
   double period_us = 0.0;               // buffer frames / sample rate, in microseconds
-  std::uint32_t sample_rate_hz = 0;     // the output's (the JACK server's with --audio jack)
   std::uint64_t device_underflows = 0;  // the null clock's wakes more than a period late
   std::uint64_t server_xruns = 0;       // the JACK server's xruns during the run; 0 on null
   // Non-zero: synthfarm played, then stopped before --duration with this exit code, for the
