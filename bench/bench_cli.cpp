@@ -82,9 +82,10 @@ constexpr const char* kCapacityHelp =
     "\n"
     "For each worker count, searches the largest total of oscillators that plays in real time\n"
     "with zero underruns: runs the synthfarm binary beside this one on its null clock\n"
-    "(synthfarm --audio null --duration S --seed 1; 48 kHz, 256-frame buffers) and reads its\n"
-    "--report JSON. A probe passes when no worker has an underrun frame and the clock has no\n"
-    "device underflow (a wake more than one period late, so a buffer was skipped).\n"
+    "(synthfarm --audio null --duration S --seed 1; 48 kHz, 256-frame buffers) or on a JACK\n"
+    "server (--audio jack: its rate and period) and reads its --report JSON. A probe passes\n"
+    "when no worker has an underrun frame, the clock has no device underflow (a wake more\n"
+    "than one period late, so a buffer was skipped) and the JACK server counted no xrun.\n"
     "The search starts at 1000 oscillators in total, doubles until a count fails (--attempts\n"
     "probes in a row fail) or the maximum is reached, then bisects. Counts are per worker,\n"
     "so totals are multiples of W.\n"
@@ -97,13 +98,21 @@ constexpr const char* kCapacityHelp =
     "The kernel bound: after the searches, the median capacity of each row is rendered offline\n"
     "(synthfarm --output, at most 5 s of audio, no background load); its median block costs\n"
     "N ns per oscillator-sample, and min(W, CPUs) cores could render cores x 1e9 / (N x 48000)\n"
-    "oscillators in real time. The capacity is reported as a share of that bound, and the\n"
+    "oscillators in real time (48000: the output's sample rate, the JACK server's with\n"
+    "--audio jack). The capacity is reported as a share of that bound, and the\n"
     "live block's cost (the median block of the probe at capacity) beside the offline one,\n"
     "and the same from the mean blocks (the median is a histogram's, exact to about 4 %).\n"
     "\n"
     "Options:\n"
     "  --workers LIST         worker counts, comma-separated, 1 to 256.\n"
     "                         Default 1,2,...,2 x logical cores.\n"
+    "  --audio A              null: synthfarm's null clock (48 kHz, 256 frames, no server\n"
+    "                         needed); jack: the JACK server JACK_DEFAULT_SERVER names\n"
+    "                         ('default' when unset; it must be running), at its sample rate\n"
+    "                         and period, synthfarm's ports connected to nothing\n"
+    "                         (--connect none). The audio thread is then JACK's, real time\n"
+    "                         when the server is (jackd -R): --realtime governs synthfarm's\n"
+    "                         workers and waker. Default null.\n"
     "  --seconds S            seconds each probe plays (synthfarm --duration), 0.01 to 3600.\n"
     "                         Default 5.\n"
     "  --kernel K             synthfarm --kernel: fast or exact. Default fast.\n"
@@ -204,7 +213,7 @@ BenchCli parse_bench_cli(int argc, char** argv) {
     const bool takes_value =
         known({"--json", "--csv"}) ||
         (mix        ? known({"--workers", "--blocks", "--callbacks"})
-         : capacity ? known({"--workers", "--seconds", "--kernel", "--max-oscillators",
+         : capacity ? known({"--workers", "--audio", "--seconds", "--kernel", "--max-oscillators",
                              "--precision", "--repeat", "--attempts", "--buffers", "--cpus",
                              "--background-load", "--realtime"})
                     : known({"--max-workers", "--oscillators", "--per-worker", "--seconds",
@@ -300,6 +309,14 @@ BenchCli parse_bench_cli(int argc, char** argv) {
         search.realtime = CapacityOptions::Realtime::kBoth;
       } else {
         return bad("on, off or both");
+      }
+    } else if (option == "--audio") {
+      if (value == "null") {
+        search.audio = CapacityOptions::Audio::kNull;
+      } else if (value == "jack") {
+        search.audio = CapacityOptions::Audio::kJack;
+      } else {
+        return bad("null or jack");
       }
     } else if (option == "--kernel") {
       if (value != "fast" && value != "exact") return bad("fast or exact");

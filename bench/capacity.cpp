@@ -29,9 +29,10 @@ double median_over_workers(const nlohmann::json& workers, const char* statistic)
   return medians[(medians.size() - 1) / 2];
 }
 
-// Reads synthfarm's --report JSON of one probe (run_report.h). False with `error` when it is not
-// a complete report of a run that played.
-bool read_probe_report(const std::filesystem::path& path, ProbeResult& probe, std::string& error) {
+// Reads synthfarm's --report JSON of one probe (run_report.h), which exited with `exit_code`.
+// False with `error` when it is not a complete report of a run that played.
+bool read_probe_report(const std::filesystem::path& path, int exit_code, ProbeResult& probe,
+                       std::string& error) {
   std::ifstream file(path);
   if (!file) {
     error = "synthfarm wrote no report at " + path.string();
@@ -39,12 +40,23 @@ bool read_probe_report(const std::filesystem::path& path, ProbeResult& probe, st
   }
   try {
     const nlohmann::json report = nlohmann::json::parse(file);
+    const nlohmann::json& why = report.at("error");
+    if (!report.at("played").get<bool>()) {
+      error = "synthfarm did not play (exit code " + std::to_string(exit_code) +
+              "): " + (why.is_string() ? why.get<std::string>() : "its report gives no reason");
+      return false;
+    }
+    probe.exit_code = exit_code;
+    if (exit_code != 0) {
+      probe.ended_because = why.is_string() ? why.get<std::string>() : "no reason reported";
+    }
     const nlohmann::json& callback = report.at("callback");
     probe.callbacks = callback.at("count").get<std::uint64_t>();
     probe.callback_avg_us = callback.at("mean_ns").get<double>() / 1e3;
     probe.callback_max_us = callback.at("max_ns").get<double>() / 1e3;
     probe.period_us = callback.at("period_ns").get<double>() / 1e3;
     probe.device_underflows = report.at("device_underflows").get<std::uint64_t>();
+    probe.server_xruns = report.at("server_xruns").get<std::uint64_t>();
     const nlohmann::json& workers = report.at("workers");
     if (workers.size() != probe.workers) {
       error = "the report lists " + std::to_string(workers.size()) + " workers, not " +
@@ -68,12 +80,27 @@ bool read_probe_report(const std::filesystem::path& path, ProbeResult& probe, st
         "synthfarm's report " + path.string() + " is not what this bench reads: " + failure.what();
     return false;
   }
-  probe.passed = probe.underrun_frames == 0 && probe.device_underflows == 0;
+  // A JACK xrun is a cycle the server could not complete in time: on a server of our own it
+  // is our client's (or the graph's) lateness, so it fails the probe like an underrun does.
+  probe.passed = probe.exit_code == 0 && probe.underrun_frames == 0 &&
+                 probe.device_underflows == 0 && probe.server_xruns == 0;
   return true;
 }
 
-// One real-time run on the null clock, its output parsed. Its control FIFO is private to this
-// probe, so that a synthfarm the user is running (instance 'default') is not disturbed.
+// For progress lines: why a probe that played ended before its time; empty when it did not.
+std::string ended_text(const ProbeResult& probe) {
+  if (probe.exit_code == 0) return "";
+  return "; synthfarm ended early (exit code " + std::to_string(probe.exit_code) +
+         "): " + probe.ended_because;
+}
+
+const char* audio_name(const CapacityOptions& options) {
+  return options.audio == CapacityOptions::Audio::kJack ? "jack" : "null";
+}
+
+// One real-time run on the null clock or the JACK server, its output parsed. Its control FIFO
+// and its JACK client name (--name) are private to this probe, so that a synthfarm the user is
+// running (instance 'default') is not disturbed.
 std::optional<ProbeResult> run_probe(const std::string& synthfarm, std::uint32_t workers,
                                      std::uint32_t sines, const CapacityOptions& options,
                                      const SearchCondition& condition, std::string& error) {
@@ -83,7 +110,7 @@ std::optional<ProbeResult> run_probe(const std::string& synthfarm, std::uint32_t
   const std::filesystem::path report = directory / (name + ".json");
   char seconds_text[32];
   std::snprintf(seconds_text, sizeof seconds_text, "%g", options.seconds);
-  std::vector<std::string> arguments{"--audio",    "null",
+  std::vector<std::string> arguments{"--audio",    audio_name(options),
                                      "--workers",  std::to_string(workers),
                                      "--sines",    std::to_string(sines),
                                      "--seed",     "1",
@@ -98,20 +125,28 @@ std::optional<ProbeResult> run_probe(const std::string& synthfarm, std::uint32_t
     arguments.push_back("--cpus");
     arguments.push_back(options.cpus);
   }
-  const auto run = run_synthfarm(synthfarm, arguments, error,
-                                 RunSettings{.realtime_allowed = condition.realtime});
+  if (options.audio == CapacityOptions::Audio::kJack) {
+    // The server's rate (synthfarm refuses another); no connections, so that a probe needs no
+    // physical ports and a server's other clients hear nothing.
+    arguments.insert(arguments.end(), {"--sample-rate", std::to_string(options.sample_rate_hz),
+                                       "--connect", "none"});
+  }
+  const auto run = run_synthfarm(
+      synthfarm, arguments, error,
+      RunSettings{.realtime_allowed = condition.realtime, .failed_exit_is_result = true});
   std::error_code ignored;
   std::filesystem::remove(control, ignored);  // synthfarm removes it; this is in case it died
   ProbeResult probe;
   probe.workers = workers;
   probe.sines_per_worker = sines;
-  const bool read = run && read_probe_report(report, probe, error);
+  const bool read = run && read_probe_report(report, run->exit_code, probe, error);
   std::filesystem::remove(report, ignored);
   if (!run) return std::nullopt;
   probe.wall_seconds = run->wall_seconds;
   if (!read) {
-    error = "synthfarm --audio null --workers " + std::to_string(workers) + " --sines " +
-            std::to_string(sines) + ": " + error + "; its output:\n" + tail_of(run->output);
+    error = std::string("synthfarm --audio ") + audio_name(options) + " --workers " +
+            std::to_string(workers) + " --sines " + std::to_string(sines) + ": " + error +
+            "; its output:\n" + tail_of(run->output);
     return std::nullopt;
   }
   return probe;
@@ -170,23 +205,26 @@ std::optional<std::vector<CapacityResult>> measure_capacity(const CapacityOption
             if (attempt < options.attempts) {
               std::fprintf(stderr,
                            "synthfarm-bench: capacity, W=%u S=%u %s: failed (underrun frames %llu, "
-                           "device underflows %llu); probing again\n",
+                           "device underflows %llu, server xruns %llu%s); probing again\n",
                            workers, sines, condition_text(condition).c_str(),
                            static_cast<unsigned long long>(outcome->underrun_frames),
-                           static_cast<unsigned long long>(outcome->device_underflows));
+                           static_cast<unsigned long long>(outcome->device_underflows),
+                           static_cast<unsigned long long>(outcome->server_xruns),
+                           ended_text(*outcome).c_str());
             }
           }
           std::fprintf(stderr,
                        "synthfarm-bench: capacity, search %u of %u, W=%u S=%u (%llu total) %s: "
-                       "%s, underrun frames %llu, device underflows %llu, late blocks %llu, "
-                       "callback max %.1f us\n",
+                       "%s, underrun frames %llu, device underflows %llu, server xruns %llu, "
+                       "late blocks %llu, callback max %.1f us%s\n",
                        repeat, options.repeats, workers, sines,
                        static_cast<unsigned long long>(std::uint64_t{workers} * sines),
                        condition_text(condition).c_str(), outcome->passed ? "pass" : "FAIL",
                        static_cast<unsigned long long>(outcome->underrun_frames),
                        static_cast<unsigned long long>(outcome->device_underflows),
+                       static_cast<unsigned long long>(outcome->server_xruns),
                        static_cast<unsigned long long>(outcome->late_blocks),
-                       outcome->callback_max_us);
+                       outcome->callback_max_us, ended_text(*outcome).c_str());
           if (outcome->passed) {
             pass = sines;
             result.at_capacity = *outcome;

@@ -1,8 +1,9 @@
 #pragma once
 // `synthfarm-bench capacity`: for each worker count, the largest number of oscillators that
 // plays in real time without a single underrun (issue 5). Each probe runs the real `synthfarm`
-// binary on its null clock (48 kHz, 256-frame buffers, synthfarm's defaults) for a fixed time
-// and reads its --report JSON. The search doubles the oscillator count from a small start
+// binary for a fixed time, on its null clock (48 kHz, 256-frame buffers, synthfarm's defaults)
+// or on a running JACK server (its rate and period; issue 14: a netjack2 slave against a local
+// server), and reads its --report JSON. The search doubles the oscillator count from a small start
 // until a probe fails or the maximum is reached, then bisects the bracket down to a relative
 // precision.
 //
@@ -20,7 +21,14 @@
 namespace synthfarm::bench {
 
 struct CapacityOptions {
-  std::vector<std::uint32_t> workers;         // worker counts; empty: 1..2 x logical cores
+  std::vector<std::uint32_t> workers;  // worker counts; empty: 1..2 x logical cores
+  // synthfarm --audio: its null clock, or the JACK server JACK_DEFAULT_SERVER names (its ports
+  // connected to nothing: --connect none).
+  enum class Audio { kNull, kJack };
+  Audio audio = Audio::kNull;
+  // synthfarm --sample-rate with --audio jack, which must be the server's: run_capacity reads
+  // it from the server before the searches. Unused on the null clock (its 48 kHz default).
+  std::uint32_t sample_rate_hz = 48000;
   double seconds = 5.0;                       // played per probe (synthfarm --duration)
   std::string kernel = "fast";                // synthfarm --kernel: fast or exact
   std::uint64_t max_oscillators = 1'000'000;  // total over all workers; the search stops there
@@ -60,12 +68,19 @@ struct SearchCondition {
 struct ProbeResult {
   std::uint32_t workers = 0;
   std::uint32_t sines_per_worker = 0;
-  bool passed = false;  // no worker underrun frame and no device underflow
+  // Played to the end with no worker underrun frame, no device underflow, no JACK server xrun.
+  bool passed = false;
   std::uint64_t callbacks = 0;
   double callback_avg_us = 0.0;
   double callback_max_us = 0.0;
-  double period_us = 0.0;                // buffer frames / sample rate, in microseconds
-  std::uint64_t device_underflows = 0;   // the null clock's wakes more than a period late
+  double period_us = 0.0;               // buffer frames / sample rate, in microseconds
+  std::uint64_t device_underflows = 0;  // the null clock's wakes more than a period late
+  std::uint64_t server_xruns = 0;       // the JACK server's xruns during the run; 0 on null
+  // Non-zero: synthfarm played, then stopped before --duration with this exit code, for the
+  // reason its report gives in `ended_because` (e.g. its output stopped asking for audio: a
+  // JACK server starved of CPU). A failed probe.
+  int exit_code = 0;
+  std::string ended_because;
   std::uint64_t underrun_frames = 0;     // summed over workers
   std::uint64_t late_blocks = 0;         // summed over workers
   double render_load_avg_percent = 0.0;  // mean over workers of synthfarm's render_load

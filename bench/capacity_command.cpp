@@ -16,6 +16,7 @@
 #include "bench/bench_commands.h"
 #include "bench/bench_report.h"
 #include "bench/capacity.h"
+#include "bench/jack_server.h"
 #include "bench/result_table.h"
 #include "coordinator/plan/cpu_list.h"
 
@@ -68,7 +69,9 @@ std::shared_ptr<const ResultTable> searches_table(const std::vector<CapacityResu
   return table;
 }
 
-ResultTable capacity_table(const CapacityMeasurement& measured, std::uint32_t cpus) {
+// `sample_rate_hz`: the output's, for the kernel bound (the JACK server's with --audio jack).
+ResultTable capacity_table(const CapacityMeasurement& measured, std::uint32_t cpus,
+                           std::uint32_t sample_rate_hz) {
   const std::vector<CapacityResult>& results = measured.searches;
   ResultTable table({
       {.name = "workers"},
@@ -164,7 +167,7 @@ ResultTable capacity_table(const CapacityMeasurement& measured, std::uint32_t cp
     if (offline != measured.offline.end() && offline->second.render_median_ns > 0.0) {
       const double offline_ns = offline->second.ns_per_oscillator_sample();
       const std::uint32_t cores = std::min(r.workers, cpus);
-      const double bound = kernel_bound(cores, offline_ns, 48000);
+      const double bound = kernel_bound(cores, offline_ns, sample_rate_hz);
       row.set("offline_ns_per_oscillator_sample", offline_ns)
           .set("bound_cores", cores)
           .set("kernel_bound", static_cast<std::uint64_t>(bound))
@@ -214,6 +217,22 @@ int run_capacity(CapacityCommand command) {
       return kExitUsage;
     }
   }
+  // The output the probes play on: the null clock's synthfarm defaults, or the running JACK
+  // server's rate and period, found now so that a missing server fails before any probe.
+  std::uint32_t sample_rate_hz = 48000;
+  std::uint32_t block_frames = 256;
+  std::string output_text = "null clock";
+  if (options.audio == CapacityOptions::Audio::kJack) {
+    std::string error;
+    const auto server = find_jack_server(error);
+    if (!server) {
+      std::fprintf(stderr, "synthfarm-bench: %s\n", error.c_str());
+      return kExitFailure;
+    }
+    sample_rate_hz = options.sample_rate_hz = server->sample_rate_hz;
+    block_frames = server->buffer_frames;
+    output_text = "JACK server '" + server->name + "'";
+  }
   const auto measured = measure_with_synthfarm(
       [&](const std::string& program, std::string& error) -> std::optional<CapacityMeasurement> {
         auto searches = measure_capacity(options, program, error);
@@ -234,18 +253,23 @@ int run_capacity(CapacityCommand command) {
   if (!measured) return kExitFailure;
   const auto& [results, synthfarm, load_start, load_end] = *measured;
   const std::uint32_t cpus = usable_cpus(options);
-  const ResultTable table = capacity_table(results, cpus);
+  const ResultTable table = capacity_table(results, cpus, sample_rate_hz);
 
   print_machine(machine, load_start, load_end, options.kernel);
+  const bool jack = options.audio == CapacityOptions::Audio::kJack;
+  const std::string jack_arguments =
+      jack ? " --sample-rate " + std::to_string(sample_rate_hz) + " --connect none" : "";
   std::printf(
-      "measure:      %s --audio null --duration %g --seed 1 --buffers B%s%s (48 kHz, 256-frame "
-      "buffers); a probe passes with 0 underrun frames and 0 device underflows\n",
-      synthfarm.c_str(), options.seconds, options.cpus.empty() ? "" : " --cpus ",
-      options.cpus.c_str());
+      "measure:      %s --audio %s --duration %g --seed 1 --buffers B%s%s%s (%s, %u Hz, %u-frame "
+      "buffers); a probe passes with 0 underrun frames, 0 device underflows and 0 server "
+      "xruns\n",
+      synthfarm.c_str(), jack ? "jack" : "null", options.seconds,
+      options.cpus.empty() ? "" : " --cpus ", options.cpus.c_str(), jack_arguments.c_str(),
+      output_text.c_str(), sample_rate_hz, block_frames);
   std::printf(
       "bound:        each median capacity rendered offline (--output, %g s); bound = min(W, %u "
-      "CPUs) x 1e9 / (offline ns per oscillator-sample x 48000)\n",
-      std::min(options.seconds, options.offline_seconds), cpus);
+      "CPUs) x 1e9 / (offline ns per oscillator-sample x %u)\n",
+      std::min(options.seconds, options.offline_seconds), cpus, sample_rate_hz);
   if (options.background_load > 0) {
     std::printf("load:         rows with load %u ran beside %u x /usr/bin/yes > /dev/null\n",
                 options.background_load, options.background_load);
@@ -276,8 +300,9 @@ int run_capacity(CapacityCommand command) {
                         {"seconds", options.seconds},
                         {"repeats", options.repeats},
                         {"attempts", options.attempts},
-                        {"sample_rate_hz", 48000},
-                        {"block_frames", 256},
+                        {"audio", jack ? "jack" : "null"},
+                        {"sample_rate_hz", sample_rate_hz},
+                        {"block_frames", block_frames},
                         {"start_oscillators", options.start_oscillators},
                         {"max_oscillators", options.max_oscillators},
                         {"precision", options.precision},

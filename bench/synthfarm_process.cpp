@@ -126,7 +126,10 @@ std::optional<FinishedRun> run_synthfarm(const std::string& synthfarm,
     error = std::string("wait4 for synthfarm failed: ") + std::strerror(errno);
     return std::nullopt;
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  const bool exited = WIFEXITED(status);
+  if (exited && WEXITSTATUS(status) != 0 && settings.failed_exit_is_result) {
+    run.exit_code = WEXITSTATUS(status);
+  } else if (!exited || WEXITSTATUS(status) != 0) {
     error = command_line(arguments) + " failed (" +
             (WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
                                : "signal " + std::to_string(WTERMSIG(status))) +

@@ -20,6 +20,7 @@ struct FinishedRun {
   double wall_seconds = 0.0;
   double cpu_seconds = 0.0;
   std::string output;  // stdout and stderr, interleaved
+  int exit_code = 0;   // non-zero only with RunSettings::failed_exit_is_result
 };
 
 // How a run's process is set up besides its arguments.
@@ -29,10 +30,15 @@ struct RunSettings {
   // set (so that not even root gets it back at exec), so every SCHED_FIFO request is refused and
   // synthfarm falls back as it does for such a user. SYNTHFARM_REALTIME=off is set as well.
   bool realtime_allowed = true;
+  // true: a run that exits with a non-zero code is returned (FinishedRun::exit_code) for the
+  // caller to judge from its report: a live run that played and then stopped because its
+  // output stalled is a result (a failed capacity probe), not an error.
+  bool failed_exit_is_result = false;
 };
 
 // Runs `synthfarm arguments...` to its end. Returns nullopt with `error` (naming the command,
-// how it ended and the end of its output) when it could not start or did not exit 0.
+// how it ended and the end of its output) when it could not start, was killed by a signal, or
+// did not exit 0 (unless settings.failed_exit_is_result).
 std::optional<FinishedRun> run_synthfarm(const std::string& synthfarm,
                                          const std::vector<std::string>& arguments,
                                          std::string& error, const RunSettings& settings = {});

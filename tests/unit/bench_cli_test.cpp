@@ -66,6 +66,41 @@ TEST(BenchCapacityCli, RefusesValuesOutOfRangeNamingTheOption) {
   EXPECT_NE(refusal({"--cpus"}).find("needs a value"), std::string::npos);
 }
 
+// --audio (issue 14): the null clock unless jack is asked for; jack combines with the
+// latency, scheduling and load options (each probe runs on the server in every condition).
+TEST(BenchCapacityCli, PlaysOnTheNullClockUnlessJackIsAsked) {
+  EXPECT_EQ(capacity({}).audio, CapacityOptions::Audio::kNull);
+  EXPECT_EQ(capacity({"--audio", "null"}).audio, CapacityOptions::Audio::kNull);
+  const CapacityOptions jack = capacity(
+      {"--audio", "jack", "--buffers", "2", "--realtime", "both", "--background-load", "1"});
+  EXPECT_EQ(jack.audio, CapacityOptions::Audio::kJack);
+  EXPECT_EQ(jack.buffers, (std::vector<std::uint32_t>{2}));
+  EXPECT_EQ(jack.realtime, CapacityOptions::Realtime::kBoth);
+  EXPECT_EQ(jack.background_load, 1u);
+  // The last one given counts, as for the other options.
+  EXPECT_EQ(capacity({"--audio", "jack", "--audio", "null"}).audio, CapacityOptions::Audio::kNull);
+}
+
+TEST(BenchCapacityCli, RefusesAnAudioOtherThanNullOrJack) {
+  EXPECT_NE(refusal({"--audio", "alsa"}).find("--audio needs null or jack, not 'alsa'"),
+            std::string::npos);
+  EXPECT_NE(refusal({"--audio", "JACK"}).find("null or jack"), std::string::npos);
+  EXPECT_NE(refusal({"--audio"}).find("--audio needs a value"), std::string::npos);
+  // Only capacity plays live: the other commands do not take it.
+  const BenchCli mix = parse({"mix", "--audio", "jack"});
+  ASSERT_TRUE(std::holds_alternative<CliError>(mix));
+  EXPECT_NE(std::get<CliError>(mix).message.find("unknown option '--audio' for mix"),
+            std::string::npos);
+}
+
+TEST(BenchCapacityCli, HelpNamesTheAudioOption) {
+  const BenchCli help = parse({"capacity", "--help"});
+  ASSERT_TRUE(std::holds_alternative<HelpRequest>(help));
+  const std::string text = std::get<HelpRequest>(help).text;
+  EXPECT_NE(text.find("--audio A"), std::string::npos);
+  EXPECT_NE(text.find("JACK_DEFAULT_SERVER"), std::string::npos);
+}
+
 TEST(SearchConditions, BuffersWithinRealTimeWithinLoad) {
   CapacityOptions options;
   options.buffers = {2, 4};
