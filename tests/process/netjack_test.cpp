@@ -255,8 +255,13 @@ class NetJack : public ::testing::Test {
       }
     }
     if (master_ && netmanager_loaded_) {
-      ChildProcess unload({jack_unload_, "-s", kMaster, "netmanager"}, environment());
-      unload.wait_exit_code(10s);
+      // jackd2 1.9.21's jack_unload takes the server as its second word (it has no -s): given
+      // `-s NAME`, it printed its usage, unloaded nothing, and the master's shutdown then
+      // waited some 6 s on netmanager.
+      ChildProcess unload({jack_unload_, "netmanager", kMaster}, environment());
+      EXPECT_EQ(unload.wait_exit_code(10s), 0) << unload.stdout_text() << unload.stderr_text();
+      EXPECT_NE(unload.stdout_text().find("netmanager unloaded"), std::string::npos)
+          << unload.stdout_text() << unload.stderr_text();
     }
     stop(master_);
     if (master_recording_) ::munmap(master_recording_, 2 * sizeof(Recording));
