@@ -3,6 +3,7 @@
 #include <jack/jack.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 namespace synthfarm::bench {
@@ -23,6 +24,14 @@ std::optional<JackServer> find_jack_server(std::string& error) {
   const std::string client_name = "synthfarm-bench-" + std::to_string(getpid());
   jack_status_t status{};
   jack_client_t* client = jack_client_open(client_name.c_str(), JackNoStartServer, &status);
+  if (!client && (status & JackServerFailed) == 0) {
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "0x%x", static_cast<unsigned>(status));
+    error = "the JACK server '" + server.name + "' refused a client (jack_status_t " + hex +
+            "; a full client table, another JACK version, or all 8 server slots of "
+            "/dev/shm/jack-shm-registry taken): see the server's own log";
+    return std::nullopt;
+  }
   if (!client) {
     error = "no JACK server '" + server.name +
             "' is running (--audio jack plays on the server JACK_DEFAULT_SERVER names, "

@@ -2,10 +2,23 @@
 
 // Highway's target bits and HWY_TARGETS only: nothing here calls into libhwy.so (see
 // cpu_runs_target).
+#include <cpuid.h>
 #include <hwy/detect_targets.h>
 
 namespace synthfarm {
 namespace {
+
+// One CPUID feature bit. For the two features Highway's AVX2 target needs that clang 14's
+// __builtin_cpu_supports does not name (LZCNT, F16C): the fuzzing build compiles this file with
+// clang. Neither has register state of its own, so no OS check is needed beyond AVX's.
+bool cpuid_bit(unsigned leaf, int register_index, unsigned bit) {
+  unsigned registers[4] = {};  // eax, ebx, ecx, edx
+  if (__get_cpuid(leaf, &registers[0], &registers[1], &registers[2], &registers[3]) == 0) {
+    return false;  // the leaf does not exist
+  }
+  return (registers[register_index] >> bit) & 1u;
+}
+constexpr int kEcx = 2;
 
 // Best first. HWY_TARGETS is what this build compiled; targets Highway can build but this list
 // does not name are not compiled (see worker/sineloop_kernels.cpp).
@@ -35,9 +48,9 @@ bool cpu_runs_target(std::int64_t highway_target) {
   const bool sse4 = ssse3 && __builtin_cpu_supports("sse4.1") && __builtin_cpu_supports("sse4.2") &&
                     __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("aes");
   const bool avx2 = sse4 && __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") &&
-                    __builtin_cpu_supports("lzcnt") && __builtin_cpu_supports("bmi") &&
+                    cpuid_bit(0x80000001u, kEcx, 5) /* LZCNT */ && __builtin_cpu_supports("bmi") &&
                     __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("fma") &&
-                    __builtin_cpu_supports("f16c");
+                    cpuid_bit(1u, kEcx, 29) /* F16C */;
   const bool avx3 = avx2 && __builtin_cpu_supports("avx512f") &&
                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                     __builtin_cpu_supports("avx512bw");

@@ -30,6 +30,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <string>
 #include <thread>
@@ -182,14 +183,16 @@ class HiddenStalls {
     cpu_set_t allowed;
     CPU_ZERO(&allowed);
     if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
-    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-      if (CPU_ISSET(cpu, &allowed)) probes_.emplace_back([this, cpu] { probe(cpu); });
+    try {
+      for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+        if (CPU_ISSET(cpu, &allowed)) probes_.emplace_back([this, cpu] { probe(cpu); });
+      }
+    } catch (...) {
+      stop();  // the destructor does not run for a constructor that throws
+      throw;
     }
   }
-  ~HiddenStalls() {
-    done_.store(true);
-    for (std::thread& probe : probes_) probe.join();
-  }
+  ~HiddenStalls() { stop(); }
   HiddenStalls(const HiddenStalls&) = delete;
   HiddenStalls& operator=(const HiddenStalls&) = delete;
 
@@ -204,10 +207,10 @@ class HiddenStalls {
     clock_gettime(CLOCK_MONOTONIC, &now);
     return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
   }
-  // This thread's run-queue wait so far (schedstat's second field), 0 when unreadable.
-  static std::chrono::nanoseconds own_run_queue_wait(int schedstat) {
+  // This thread's run-queue wait so far (schedstat's second field); nullopt when unreadable.
+  static std::optional<std::chrono::nanoseconds> own_run_queue_wait(int schedstat) {
     char text[128] = {};
-    if (pread(schedstat, text, sizeof text - 1, 0) <= 0) return std::chrono::nanoseconds(0);
+    if (pread(schedstat, text, sizeof text - 1, 0) <= 0) return std::nullopt;
     char* end = nullptr;
     std::strtoull(text, &end, 10);
     return std::chrono::nanoseconds(std::strtoull(end, nullptr, 10));
@@ -220,7 +223,7 @@ class HiddenStalls {
     if (pthread_setaffinity_np(pthread_self(), sizeof only, &only) != 0) return;
     const int schedstat = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
     if (schedstat < 0) return;
-    std::chrono::nanoseconds waited = own_run_queue_wait(schedstat);
+    std::optional<std::chrono::nanoseconds> waited = own_run_queue_wait(schedstat);
     std::chrono::nanoseconds due = monotonic_now();
     while (!done_.load()) {
       due += std::chrono::milliseconds(1);
@@ -228,8 +231,11 @@ class HiddenStalls {
                            static_cast<long>(due.count() % 1'000'000'000)};
       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr);
       const std::chrono::nanoseconds woke = monotonic_now();
-      const std::chrono::nanoseconds waited_now = own_run_queue_wait(schedstat);
-      const auto stall = unaccounted_lateness(due, woke, waited_now - waited).count();
+      const std::optional<std::chrono::nanoseconds> waited_now = own_run_queue_wait(schedstat);
+      // A wake whose wait could not be read on both sides is not judged: unknown is no stall.
+      const auto stall = waited && waited_now
+                             ? unaccounted_lateness(due, woke, *waited_now - *waited).count()
+                             : std::int64_t{0};
       waited = waited_now;
       for (auto longest = longest_ns_.load(); stall > longest;) {
         if (longest_ns_.compare_exchange_weak(longest, stall)) break;
@@ -237,6 +243,12 @@ class HiddenStalls {
       if (woke > due) due = woke;  // a late wake starts the next millisecond; no catching up
     }
     close(schedstat);
+  }
+
+  void stop() {
+    done_.store(true);
+    for (std::thread& probe : probes_) probe.join();
+    probes_.clear();
   }
 
   std::atomic<bool> done_{false};
