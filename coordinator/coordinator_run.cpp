@@ -43,7 +43,7 @@ class CoordinatorRun {
   int run();
 
  private:
-  bool offline() const { return !options_.output_path.empty(); }
+  bool offline() const { return options_.offline(); }
   int fail(const std::string& message) {
     console_.error(message);
     if (facts_.error.empty()) facts_.error = message;  // the first failure is the cause

@@ -10,7 +10,7 @@ namespace synthfarm {
 std::unique_ptr<RunOutput> RunOutput::open(const Options& options, std::string& error,
                                            std::string& notice) {
   std::unique_ptr<RunOutput> output(new RunOutput);
-  if (!options.output_path.empty()) {
+  if (options.offline()) {
     output->render_ =
         OfflineRender::open(options.output_path, options.sample_rate_hz, options.channels, error);
     if (!output->render_) return nullptr;

@@ -91,6 +91,10 @@ struct Options {
 
   // --connect: what a JACK output's ports connect to when it starts.
   JackConnections jack_connections;
+
+  // Thread: any. An offline render (--output) rather than a live output: the one place that
+  // says so.
+  bool offline() const noexcept { return !output_path.empty(); }
 };
 
 // What main should do instead of running: print `text` (to stdout for --help/--version, to

@@ -22,7 +22,7 @@ std::string format_startup_report(const Options& options, const OscillatorPlan& 
   } else {
     text += "synthfarm: frequencies from " + options.freqs_file + "\n";
   }
-  const bool offline = !options.output_path.empty();
+  const bool offline = options.offline();
   if (offline) {
     text += printf_string(
         "synthfarm: rendering %.6g s offline to %s (float32 WAV, %u Hz, %u channels)\n",

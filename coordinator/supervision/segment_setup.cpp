@@ -23,7 +23,7 @@ std::vector<WorkerGroup> prepare_segment(Segment& segment, const Options& option
   header.coordinator_pid = getpid();
   header.kernel = static_cast<std::uint32_t>(options.kernel);
   header.simd_target = options.simd.highway_target;
-  header.offline = options.output_path.empty() ? 0 : 1;  // as CoordinatorRun::offline()
+  header.offline = options.offline() ? 1 : 0;
   std::copy(plan.frequencies_hz.begin(), plan.frequencies_hz.end(),
             segment.frequencies_hz().begin());
   std::vector<WorkerGroup> groups =
