@@ -137,6 +137,11 @@ constexpr const char* kCapacityHelp =
     "                         synthfarm (/usr/bin/yes > /dev/null, started and killed by the\n"
     "                         bench), 0 to 64: rows with load 0 and load N side by side.\n"
     "                         Default 0 (none).\n"
+    "  --wake-probe S         before the searches, measure for S seconds how late each CPU\n"
+    "                         wakes a 1 ms timer when it has nothing else to do (0: skip),\n"
+    "                         0.05 to 600. A worst wake-up longer than a block's slack at the\n"
+    "                         smallest --buffers makes capacity there the machine's limit,\n"
+    "                         and the report says so. Default 5.\n"
     "  --realtime MODE        on: synthfarm schedules as it does for a user allowed real time;\n"
     "                         off: as for one who is not (RLIMIT_RTPRIO 0, no CAP_SYS_NICE,\n"
     "                         SYNTHFARM_REALTIME=off); both: each a search of its own.\n"
@@ -216,7 +221,7 @@ BenchCli parse_bench_cli(int argc, char** argv) {
         (mix        ? known({"--workers", "--blocks", "--callbacks"})
          : capacity ? known({"--workers", "--audio", "--seconds", "--kernel", "--max-oscillators",
                              "--precision", "--repeat", "--attempts", "--buffers", "--cpus",
-                             "--background-load", "--realtime"})
+                             "--background-load", "--realtime", "--wake-probe"})
                     : known({"--max-workers", "--oscillators", "--per-worker", "--seconds",
                              "--kernel", "--repeat"}));
     if (!takes_value) {
@@ -301,6 +306,12 @@ BenchCli parse_bench_cli(int argc, char** argv) {
       const auto processes = parse_whole(value, 0, 64);
       if (!processes) return bad("a whole number " + bounds_text(0, 64));
       search.background_load = static_cast<std::uint32_t>(*processes);
+    } else if (option == "--wake-probe") {
+      const auto seconds = parse_real(value, 0, 600);
+      if (!seconds || (*seconds > 0 && *seconds < 0.05)) {
+        return bad("0 (no probe) or a number of seconds from 0.05 to 600");
+      }
+      search.wake_probe_seconds = *seconds;
     } else if (option == "--realtime") {
       if (value == "on") {
         search.realtime = CapacityOptions::Realtime::kOn;

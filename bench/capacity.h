@@ -54,6 +54,9 @@ struct CapacityOptions {
   // After the searches, each median capacity is rendered offline for the kernel bound: at most
   // this many seconds of audio (the whole probe length when shorter).
   double offline_seconds = 5.0;
+  // Before the searches, every CPU's idle wake-up latency is probed for this long
+  // (idle_wake_probe.h); 0: not probed.
+  double wake_probe_seconds = 5.0;
 };
 
 // The conditions a search runs in, besides the worker count.

@@ -16,6 +16,7 @@
 #include "bench/bench_commands.h"
 #include "bench/bench_report.h"
 #include "bench/capacity.h"
+#include "bench/idle_wake_probe.h"
 #include "bench/jack_server.h"
 #include "bench/result_table.h"
 #include "coordinator/plan/cpu_list.h"
@@ -200,6 +201,22 @@ ResultTable capacity_table(const CapacityMeasurement& measured, std::uint32_t cp
   return table;
 }
 
+// A 1 ms timer: cyclictest's default interval, and short enough that the CPU idles between.
+constexpr double kWakeProbeIntervalUs = 1000.0;
+
+nlohmann::json idle_wake_json(const std::optional<IdleWakeLatency>& latency) {
+  if (!latency) return nullptr;
+  return {{"cpus", latency->cpus},
+          {"seconds", latency->seconds},
+          {"interval_us", latency->interval_us},
+          {"realtime", latency->realtime},
+          {"wakes", latency->wakes},
+          {"median_us", latency->median_us},
+          {"p99_us", latency->p99_us},
+          {"max_us", latency->max_us},
+          {"later_than_1ms", wakes_later_than(*latency, 1000.0)}};
+}
+
 }  // namespace
 
 int run_capacity(CapacityCommand command) {
@@ -233,6 +250,19 @@ int run_capacity(CapacityCommand command) {
     block_frames = server->buffer_frames;
     output_text = "JACK server '" + server->name + "'";
   }
+  // First, with nothing else running: how late an idle CPU wakes, which no capacity can beat.
+  std::optional<IdleWakeLatency> idle_wake;
+  if (options.wake_probe_seconds > 0) {
+    std::fprintf(stderr, "synthfarm-bench: capacity, idle wake-up probe (%g s)\n",
+                 options.wake_probe_seconds);
+    std::string error;
+    idle_wake = measure_idle_wake_latency(options.wake_probe_seconds, kWakeProbeIntervalUs, error);
+    if (!idle_wake) {
+      std::fprintf(stderr, "synthfarm-bench: %s\n", error.c_str());
+      return kExitFailure;
+    }
+  }
+  const double period_us = 1e6 * block_frames / sample_rate_hz;
   const auto measured = measure_with_synthfarm(
       [&](const std::string& program, std::string& error) -> std::optional<CapacityMeasurement> {
         auto searches = measure_capacity(options, program, error);
@@ -270,6 +300,13 @@ int run_capacity(CapacityCommand command) {
       "bound:        each median capacity rendered offline (--output, %g s); bound = min(W, %u "
       "CPUs) x 1e9 / (offline ns per oscillator-sample x %u)\n",
       std::min(options.seconds, options.offline_seconds), cpus, sample_rate_hz);
+  if (idle_wake) {
+    std::printf("idle wake-up: %s\n",
+                describe_idle_wake_latency(
+                    *idle_wake, period_us,
+                    *std::min_element(options.buffers.begin(), options.buffers.end()))
+                    .c_str());
+  }
   if (options.background_load > 0) {
     std::printf("load:         rows with load %u ran beside %u x /usr/bin/yes > /dev/null\n",
                 options.background_load, options.background_load);
@@ -310,7 +347,8 @@ int run_capacity(CapacityCommand command) {
                         {"cpus", options.cpus},
                         {"background_load", options.background_load},
                         {"bound_cpus", cpus},
-                        {"offline_seconds", std::min(options.seconds, options.offline_seconds)}},
+                        {"offline_seconds", std::min(options.seconds, options.offline_seconds)},
+                        {"idle_wake", idle_wake_json(idle_wake)}},
                        table);
 }
 

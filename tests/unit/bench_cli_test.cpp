@@ -66,6 +66,18 @@ TEST(BenchCapacityCli, RefusesValuesOutOfRangeNamingTheOption) {
   EXPECT_NE(refusal({"--cpus"}).find("needs a value"), std::string::npos);
 }
 
+// --wake-probe: five seconds of idle wake-ups before the searches unless told otherwise; 0
+// skips it, and a probe too short to say anything is refused.
+TEST(BenchCapacityCli, ProbesIdleWakeUpsForFiveSecondsUnlessToldOtherwise) {
+  EXPECT_EQ(capacity({}).wake_probe_seconds, 5.0);
+  EXPECT_EQ(capacity({"--wake-probe", "0"}).wake_probe_seconds, 0.0);
+  EXPECT_EQ(capacity({"--wake-probe", "30"}).wake_probe_seconds, 30.0);
+  EXPECT_NE(refusal({"--wake-probe", "0.01"}).find("0 (no probe) or a number of seconds"),
+            std::string::npos);
+  EXPECT_NE(refusal({"--wake-probe", "601"}).find("0.05 to 600"), std::string::npos);
+  EXPECT_NE(refusal({"--wake-probe", "-1"}).find("--wake-probe needs"), std::string::npos);
+}
+
 // --audio (issue 14): the null clock unless jack is asked for; jack combines with the
 // latency, scheduling and load options (each probe runs on the server in every condition).
 TEST(BenchCapacityCli, PlaysOnTheNullClockUnlessJackIsAsked) {
