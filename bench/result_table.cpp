@@ -13,6 +13,9 @@ template <typename... Handlers>
 struct Overloaded : Handlers... {
   using Handlers::operator()...;
 };
+// C++20 deduces this for an aggregate; clang 14, which builds the fuzz targets, does not yet.
+template <typename... Handlers>
+Overloaded(Handlers...) -> Overloaded<Handlers...>;
 
 // How many items a list or a sub-table holds.
 std::uint64_t item_count(const Cell& cell) {
