@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/idle_wake_probe.h"
 #include "coordinator/plan/cpu_list.h"
 #include "shared/parameter_ranges.h"
 
@@ -137,11 +138,13 @@ constexpr const char* kCapacityHelp =
     "                         synthfarm (/usr/bin/yes > /dev/null, started and killed by the\n"
     "                         bench), 0 to 64: rows with load 0 and load N side by side.\n"
     "                         Default 0 (none).\n"
-    "  --wake-probe S         before the searches, measure for S seconds how late each CPU\n"
-    "                         wakes a 1 ms timer when it has nothing else to do (0: skip),\n"
-    "                         0.05 to 600. A worst wake-up longer than a block's slack at the\n"
-    "                         smallest --buffers makes capacity there the machine's limit,\n"
-    "                         and the report says so. Default 5.\n"
+    "  --wake-probe S         before the searches, measure for S seconds how late every CPU\n"
+    "                         this process may use (whatever --cpus) wakes a 1 ms timer when\n"
+    "                         it has nothing else to do; 0 skips it, else 0.05 to 120. When\n"
+    "                         wake-ups come later than a probe survives (a period on the null\n"
+    "                         clock; with --audio jack what a block has to spare at the\n"
+    "                         smallest --buffers), the report says so: capacity at that\n"
+    "                         latency is then the machine's limit. Default 5.\n"
     "  --realtime MODE        on: synthfarm schedules as it does for a user allowed real time;\n"
     "                         off: as for one who is not (RLIMIT_RTPRIO 0, no CAP_SYS_NICE,\n"
     "                         SYNTHFARM_REALTIME=off); both: each a search of its own.\n"
@@ -307,9 +310,9 @@ BenchCli parse_bench_cli(int argc, char** argv) {
       if (!processes) return bad("a whole number " + bounds_text(0, 64));
       search.background_load = static_cast<std::uint32_t>(*processes);
     } else if (option == "--wake-probe") {
-      const auto seconds = parse_real(value, 0, 600);
+      const auto seconds = parse_real(value, 0, kMaxWakeProbeSeconds);
       if (!seconds || (*seconds > 0 && *seconds < 0.05)) {
-        return bad("0 (no probe) or a number of seconds from 0.05 to 600");
+        return bad("0 (no probe) or a number of seconds from 0.05 to 120");
       }
       search.wake_probe_seconds = *seconds;
     } else if (option == "--realtime") {

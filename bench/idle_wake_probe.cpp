@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -25,15 +26,19 @@ timespec from_nanos(std::int64_t nanos) {
   return {static_cast<time_t>(nanos / kNanosPerSecond), static_cast<long>(nanos % kNanosPerSecond)};
 }
 
+// One CPU's probe. Thread: written only by its probe thread until that thread is joined, then
+// read by the main thread.
 struct Probe {
   int cpu = 0;
-  std::vector<double> lateness_us;
+  std::vector<double> lateness_us;  // sized before the first deadline; `wakes` of it used
+  std::uint64_t wakes = 0;
+  std::uint64_t missed = 0;
   bool realtime = false;
   int pin_error = 0;  // errno of a refused pinning; the probe then measures nothing
 };
 
-// Thread: its own probe thread. Lateness goes into storage reserved before the first deadline,
-// so that nothing it does between wake-ups keeps the CPU from going idle.
+// Thread: its own probe thread. Its storage exists, pages touched, before the first deadline:
+// a page fault between two wake-ups would be work on a CPU that is meant to be idle.
 void run_probe(Probe& probe, std::int64_t interval_ns, std::uint64_t deadlines) {
   cpu_set_t one;
   CPU_ZERO(&one);
@@ -45,21 +50,34 @@ void run_probe(Probe& probe, std::int64_t interval_ns, std::uint64_t deadlines) 
   sched_param lowest{};
   lowest.sched_priority = 1;
   probe.realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO, &lowest) == 0;
-  probe.lateness_us.reserve(deadlines);
+  probe.lateness_us.assign(deadlines, 0.0);
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
-  std::int64_t deadline = to_nanos(now);
-  for (std::uint64_t i = 0; i < deadlines; ++i) {
-    deadline += interval_ns;
-    const timespec wake_at = from_nanos(deadline);
+  const std::int64_t start = to_nanos(now);
+  std::uint64_t deadline = 1;
+  while (deadline <= deadlines) {
+    const std::int64_t due = start + static_cast<std::int64_t>(deadline) * interval_ns;
+    const timespec wake_at = from_nanos(due);
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &wake_at, nullptr) == EINTR) {
     }
     clock_gettime(CLOCK_MONOTONIC, &now);
-    probe.lateness_us.push_back(static_cast<double>(to_nanos(now) - deadline) / 1000.0);
+    const std::int64_t late = to_nanos(now) - due;
+    probe.lateness_us[probe.wakes++] = static_cast<double>(late) / 1000.0;
+    // Deadlines that passed while it slept are not wake-ups of their own, as for the null
+    // clock: one stall of 16 ms is one late wake-up and 15 missed deadlines, not 16 samples.
+    const std::uint64_t skipped = deadlines_passed(late, interval_ns, deadlines - deadline);
+    probe.missed += skipped;
+    deadline += 1 + skipped;
   }
 }
 
 }  // namespace
+
+std::uint64_t deadlines_passed(std::int64_t late_ns, std::int64_t interval_ns,
+                               std::uint64_t remaining) {
+  if (late_ns <= 0 || interval_ns <= 0) return 0;
+  return std::min(static_cast<std::uint64_t>(late_ns / interval_ns), remaining);
+}
 
 void summarize_lateness(std::vector<double> lateness_us, IdleWakeLatency& into) {
   std::sort(lateness_us.begin(), lateness_us.end());
@@ -88,6 +106,12 @@ std::uint64_t wakes_later_than(const IdleWakeLatency& latency, double threshold_
 
 std::optional<IdleWakeLatency> measure_idle_wake_latency(double seconds, double interval_us,
                                                          std::string& error) {
+  if (!(seconds >= 0.05 && seconds <= kMaxWakeProbeSeconds) ||
+      !(interval_us >= 100 && interval_us <= 100'000)) {
+    error = "idle wake-up probe: " + std::to_string(seconds) + " s at " +
+            std::to_string(interval_us) + " us intervals is out of range";
+    return std::nullopt;
+  }
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
   if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) {
@@ -96,15 +120,23 @@ std::optional<IdleWakeLatency> measure_idle_wake_latency(double seconds, double 
   }
   std::vector<Probe> probes;
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (CPU_ISSET(cpu, &allowed)) probes.push_back(Probe{cpu, {}, false, 0});
+    if (CPU_ISSET(cpu, &allowed)) probes.push_back(Probe{cpu, {}, 0, 0, false, 0});
   }
-  const auto interval_ns = static_cast<std::int64_t>(interval_us * 1000.0);
+  const auto interval_ns = static_cast<std::int64_t>(std::llround(interval_us * 1000.0));
   const auto deadlines =
-      static_cast<std::uint64_t>(seconds * 1e9 / static_cast<double>(interval_ns));
+      static_cast<std::uint64_t>(std::llround(seconds * 1e9 / static_cast<double>(interval_ns)));
   std::vector<std::thread> threads;
   threads.reserve(probes.size());
-  for (Probe& probe : probes)
-    threads.emplace_back(run_probe, std::ref(probe), interval_ns, deadlines);
+  std::string start_failure;
+  for (Probe& probe : probes) {
+    try {
+      threads.emplace_back(run_probe, std::ref(probe), interval_ns, deadlines);
+    } catch (const std::system_error& e) {
+      // The probes already running finish their time; the rest are reported missing.
+      start_failure = e.what();
+      probe.pin_error = e.code().value();
+    }
+  }
   for (std::thread& thread : threads) thread.join();
 
   IdleWakeLatency latency;
@@ -112,23 +144,28 @@ std::optional<IdleWakeLatency> measure_idle_wake_latency(double seconds, double 
   latency.interval_us = interval_us;
   latency.realtime = true;
   std::vector<double> all;
-  for (const Probe& probe : probes) {
+  for (Probe& probe : probes) {
     if (probe.pin_error != 0) continue;
     ++latency.cpus;
     latency.realtime = latency.realtime && probe.realtime;
-    all.insert(all.end(), probe.lateness_us.begin(), probe.lateness_us.end());
+    latency.missed += probe.missed;
+    all.insert(all.end(), probe.lateness_us.begin(),
+               probe.lateness_us.begin() + static_cast<std::ptrdiff_t>(probe.wakes));
+    std::vector<double>().swap(probe.lateness_us);
   }
   if (latency.cpus == 0) {
-    error = "could not pin a wake-up probe to any CPU: " +
-            std::string(probes.empty() ? "no CPU is allowed" : std::strerror(probes[0].pin_error));
+    error = "could not start and pin a wake-up probe on any CPU: " +
+            (probes.empty()          ? std::string("no CPU is allowed")
+             : start_failure.empty() ? std::string(std::strerror(probes[0].pin_error))
+                                     : start_failure);
     return std::nullopt;
   }
   summarize_lateness(std::move(all), latency);
   return latency;
 }
 
-std::string describe_idle_wake_latency(const IdleWakeLatency& latency, double period_us,
-                                       std::uint32_t smallest_buffers) {
+std::string describe_idle_wake_latency(const IdleWakeLatency& latency, double slack_us,
+                                       const std::string& slack_text) {
   char text[512];
   std::snprintf(text, sizeof text,
                 "median %.3f ms, 99th percentile %.3f ms, max %.3f ms late (%u CPUs, %g s each, "
@@ -137,16 +174,15 @@ std::string describe_idle_wake_latency(const IdleWakeLatency& latency, double pe
                 latency.cpus, latency.seconds, latency.interval_us / 1000.0,
                 latency.realtime ? "SCHED_FIFO 1" : "SCHED_OTHER");
   std::string line = text;
-  // With B buffers rendered ahead, a block has (B - 1) periods to spare at best.
-  const double spare_us = (static_cast<double>(smallest_buffers) - 1.0) * period_us;
-  if (latency.max_us > spare_us) {
+  const std::uint64_t beyond = wakes_later_than(latency, slack_us);
+  if (slack_us > 0 && beyond > 0) {
     std::snprintf(text, sizeof text,
-                  "; %llu of %llu later than the %.2f ms a block has to spare at %u buffers, "
-                  "where one such wake-up underruns whatever the load: capacity at that "
-                  "latency is this machine's limit, not the CPUs'",
-                  static_cast<unsigned long long>(wakes_later_than(latency, spare_us)),
-                  static_cast<unsigned long long>(latency.wakes), spare_us / 1000.0,
-                  smallest_buffers);
+                  "; %llu of %llu wake-ups later than %.2f ms (%s), and a probe fails on one "
+                  "whatever its load: capacity at this latency is the machine's limit, not the "
+                  "CPUs'",
+                  static_cast<unsigned long long>(beyond),
+                  static_cast<unsigned long long>(latency.wakes), slack_us / 1000.0,
+                  slack_text.c_str());
     line += text;
   }
   return line;

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "bench/bench_cli.h"
+#include "bench/idle_wake_probe.h"
 #include "shared/parameter_ranges.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -32,8 +33,9 @@ void check_capacity(const CapacityOptions& options) {
     FUZZ_CHECK(buffers >= kMinBuffers && buffers <= kMaxBuffers);
   }
   FUZZ_CHECK(options.background_load <= 64);
-  FUZZ_CHECK(options.wake_probe_seconds == 0 ||
-             (options.wake_probe_seconds >= 0.05 && options.wake_probe_seconds <= 600));
+  FUZZ_CHECK(
+      options.wake_probe_seconds == 0 ||
+      (options.wake_probe_seconds >= 0.05 && options.wake_probe_seconds <= kMaxWakeProbeSeconds));
 }
 
 void check_throughput(const ThroughputOptions& options) {

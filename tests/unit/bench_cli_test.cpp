@@ -74,7 +74,10 @@ TEST(BenchCapacityCli, ProbesIdleWakeUpsForFiveSecondsUnlessToldOtherwise) {
   EXPECT_EQ(capacity({"--wake-probe", "30"}).wake_probe_seconds, 30.0);
   EXPECT_NE(refusal({"--wake-probe", "0.01"}).find("0 (no probe) or a number of seconds"),
             std::string::npos);
-  EXPECT_NE(refusal({"--wake-probe", "601"}).find("0.05 to 600"), std::string::npos);
+  EXPECT_EQ(capacity({"--wake-probe", "0.05"}).wake_probe_seconds, 0.05);
+  EXPECT_EQ(capacity({"--wake-probe", "120"}).wake_probe_seconds, 120.0);
+  EXPECT_NE(refusal({"--wake-probe", "121"}).find("0.05 to 120"), std::string::npos);
+  EXPECT_NE(refusal({"--wake-probe", "nan"}).find("--wake-probe needs"), std::string::npos);
   EXPECT_NE(refusal({"--wake-probe", "-1"}).find("--wake-probe needs"), std::string::npos);
 }
 
