@@ -312,7 +312,8 @@ BenchCli parse_bench_cli(int argc, char** argv) {
     } else if (option == "--wake-probe") {
       const auto seconds = parse_real(value, 0, kMaxWakeProbeSeconds);
       if (!seconds || (*seconds > 0 && *seconds < 0.05)) {
-        return bad("0 (no probe) or a number of seconds from 0.05 to 120");
+        return bad("0 (no probe) or a number of seconds from 0.05 to " +
+                   std::to_string(static_cast<int>(kMaxWakeProbeSeconds)));
       }
       search.wake_probe_seconds = *seconds;
     } else if (option == "--realtime") {

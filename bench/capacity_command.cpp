@@ -217,7 +217,10 @@ nlohmann::json idle_wake_json(const std::optional<IdleWakeLatency>& latency, dou
           {"max_us", latency->max_us},
           {"missed_deadlines", latency->missed},
           {"slack_us", slack_us},
-          {"later_than_slack", wakes_later_than(*latency, slack_us)},
+          {"cpus_not_probed", latency->cpus_not_probed},
+          // No slack (one buffer under JACK): no verdict, as in the text.
+          {"later_than_slack", slack_us > 0 ? nlohmann::json(wakes_later_than(*latency, slack_us))
+                                            : nlohmann::json(nullptr)},
           {"later_than_1ms", wakes_later_than(*latency, 1000.0)}};
 }
 

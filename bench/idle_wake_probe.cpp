@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -132,7 +133,7 @@ std::optional<IdleWakeLatency> measure_idle_wake_latency(double seconds, double 
     try {
       threads.emplace_back(run_probe, std::ref(probe), interval_ns, deadlines);
     } catch (const std::system_error& e) {
-      // The probes already running finish their time; the rest are reported missing.
+      // The probes already running finish their time; the rest are counted as not probed.
       start_failure = e.what();
       probe.pin_error = e.code().value();
     }
@@ -145,7 +146,10 @@ std::optional<IdleWakeLatency> measure_idle_wake_latency(double seconds, double 
   latency.realtime = true;
   std::vector<double> all;
   for (Probe& probe : probes) {
-    if (probe.pin_error != 0) continue;
+    if (probe.pin_error != 0) {
+      ++latency.cpus_not_probed;
+      continue;
+    }
     ++latency.cpus;
     latency.realtime = latency.realtime && probe.realtime;
     latency.missed += probe.missed;
@@ -174,6 +178,11 @@ std::string describe_idle_wake_latency(const IdleWakeLatency& latency, double sl
                 latency.cpus, latency.seconds, latency.interval_us / 1000.0,
                 latency.realtime ? "SCHED_FIFO 1" : "SCHED_OTHER");
   std::string line = text;
+  if (latency.cpus_not_probed > 0) {
+    std::snprintf(text, sizeof text, " (%u more CPUs allowed but not probed: no thread or pinning)",
+                  latency.cpus_not_probed);
+    line += text;
+  }
   const std::uint64_t beyond = wakes_later_than(latency, slack_us);
   if (slack_us > 0 && beyond > 0) {
     std::snprintf(text, sizeof text,

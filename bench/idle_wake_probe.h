@@ -23,10 +23,11 @@ namespace synthfarm::bench {
 inline constexpr double kMaxWakeProbeSeconds = 120.0;
 
 struct IdleWakeLatency {
-  std::uint32_t cpus = 0;    // CPUs probed, one thread each
-  double seconds = 0.0;      // how long each probed
-  double interval_us = 0.0;  // between two deadlines
-  bool realtime = false;     // the probes ran at SCHED_FIFO 1 (else SCHED_OTHER)
+  std::uint32_t cpus = 0;             // CPUs probed, one thread each
+  std::uint32_t cpus_not_probed = 0;  // allowed, but their thread could not start or be pinned
+  double seconds = 0.0;               // how long each probed
+  double interval_us = 0.0;           // between two deadlines
+  bool realtime = false;              // the probes ran at SCHED_FIFO 1 (else SCHED_OTHER)
   // Wake-ups, all CPUs together. A wake-up later than a whole interval has passed the next
   // deadlines too: those are `missed`, not wake-ups, so that one long stall counts once.
   std::uint64_t wakes = 0;
