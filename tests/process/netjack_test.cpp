@@ -264,6 +264,8 @@ class NetJack : public ::testing::Test {
           << unload.stdout_text() << unload.stderr_text();
     }
     stop(master_);
+    testing::remove_jack_server_leftovers(kMaster);
+    testing::remove_jack_server_leftovers(kSlave);
     if (master_recording_) ::munmap(master_recording_, 2 * sizeof(Recording));
   }
 

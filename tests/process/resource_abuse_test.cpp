@@ -856,13 +856,8 @@ class PrivateJackServer : public ::testing::Test {
         cleaner->wait(5s);
       }
     }
-    // Its socket and semaphores are named after it; nobody else uses the name.
-    std::error_code error;
-    for (const auto& entry : std::filesystem::directory_iterator("/dev/shm", error)) {
-      if (entry.path().filename().string().find(server_name_) != std::string::npos) {
-        std::filesystem::remove(entry.path(), error);
-      }
-    }
+    // Its semaphores are named after it; nobody else uses the name.
+    testing::remove_jack_server_leftovers(server_name_);
   }
 
   std::unique_ptr<ChildProcess> start_server() {

@@ -158,6 +158,17 @@ std::vector<std::string> shm_entries(const std::string& prefix) {
   return names;
 }
 
+void remove_jack_server_leftovers(const std::string& server_name) {
+  const std::string marker = "_" + server_name + "_";
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm", error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("jack", 0) == 0 && name.find(marker) != std::string::npos) {
+      std::filesystem::remove(entry.path(), error);
+    }
+  }
+}
+
 bool process_alive(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/stat");
   if (!status) return false;

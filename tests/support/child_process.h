@@ -67,6 +67,11 @@ std::string built_program(const std::string& name);
 // Entries of /dev/shm whose name starts with `prefix`.
 std::vector<std::string> shm_entries(const std::string& prefix);
 
+// Removes what a test's private JACK server `server_name` leaves in /dev/shm after it stopped:
+// jackd does not always remove its clients' semaphores (jack_sem.<uid>_<server>_<client>), and a
+// killed one removes nothing. Only for a server name nobody else uses. Thread: the test's.
+void remove_jack_server_leftovers(const std::string& server_name);
+
 // True if a process with this pid exists (and is not a zombie).
 bool process_alive(pid_t pid);
 
