@@ -94,10 +94,6 @@ std::string ended_text(const ProbeResult& probe) {
          "): " + probe.ended_because;
 }
 
-const char* audio_name(const CapacityOptions& options) {
-  return options.audio == CapacityOptions::Audio::kJack ? "jack" : "null";
-}
-
 // One real-time run on the null clock or the JACK server, its output parsed. Its control FIFO
 // and its JACK client name (--name) are private to this probe, so that a synthfarm the user is
 // running (instance 'default') is not disturbed.
@@ -160,6 +156,10 @@ bool bracket_closed(std::uint32_t pass, std::uint32_t fail, double precision) {
 }
 
 }  // namespace
+
+const char* audio_name(const CapacityOptions& options) {
+  return options.audio == CapacityOptions::Audio::kJack ? "jack" : "null";
+}
 
 std::optional<std::vector<CapacityResult>> measure_capacity(const CapacityOptions& options,
                                                             const std::string& synthfarm,

@@ -59,6 +59,9 @@ struct CapacityOptions {
   double wake_probe_seconds = 5.0;
 };
 
+// synthfarm --audio for `options.audio`: "null" or "jack".
+const char* audio_name(const CapacityOptions& options);
+
 // The conditions a search runs in, besides the worker count.
 struct SearchCondition {
   std::uint32_t buffers = 2;

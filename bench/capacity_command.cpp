@@ -270,7 +270,6 @@ int run_capacity(CapacityCommand command) {
       return kExitFailure;
     }
   }
-  const double period_us = 1e6 * block_frames / sample_rate_hz;
   const auto measured = measure_with_synthfarm(
       [&](const std::string& program, std::string& error) -> std::optional<CapacityMeasurement> {
         auto searches = measure_capacity(options, program, error);
@@ -301,7 +300,7 @@ int run_capacity(CapacityCommand command) {
       "measure:      %s --audio %s --duration %g --seed 1 --buffers B%s%s%s (%s, %u Hz, %u-frame "
       "buffers); a probe passes with 0 underrun frames, 0 device underflows and 0 server "
       "xruns\n",
-      synthfarm.c_str(), jack ? "jack" : "null", options.seconds,
+      synthfarm.c_str(), audio_name(options), options.seconds,
       options.cpus.empty() ? "" : " --cpus ", options.cpus.c_str(), jack_arguments.c_str(),
       output_text.c_str(), sample_rate_hz, block_frames);
   std::printf(
@@ -313,6 +312,7 @@ int run_capacity(CapacityCommand command) {
   // worker's block has (B - 1) periods to spare at B buffers.
   const std::uint32_t fewest_buffers =
       *std::min_element(options.buffers.begin(), options.buffers.end());
+  const double period_us = 1e6 * block_frames / sample_rate_hz;
   const double slack_us = jack ? (fewest_buffers - 1.0) * period_us : period_us;
   if (idle_wake) {
     const std::string slack_text =
@@ -351,7 +351,7 @@ int run_capacity(CapacityCommand command) {
                         {"seconds", options.seconds},
                         {"repeats", options.repeats},
                         {"attempts", options.attempts},
-                        {"audio", jack ? "jack" : "null"},
+                        {"audio", audio_name(options)},
                         {"sample_rate_hz", sample_rate_hz},
                         {"block_frames", block_frames},
                         {"start_oscillators", options.start_oscillators},

@@ -14,18 +14,10 @@
 #include <thread>
 #include <utility>
 
+#include "shared/realtime_counters.h"
+
 namespace synthfarm::bench {
 namespace {
-
-constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
-
-std::int64_t to_nanos(const timespec& time) {
-  return std::int64_t{time.tv_sec} * kNanosPerSecond + time.tv_nsec;
-}
-
-timespec from_nanos(std::int64_t nanos) {
-  return {static_cast<time_t>(nanos / kNanosPerSecond), static_cast<long>(nanos % kNanosPerSecond)};
-}
 
 // One CPU's probe. Thread: written only by its probe thread until that thread is joined, then
 // read by the main thread.
@@ -54,15 +46,15 @@ void run_probe(Probe& probe, std::int64_t interval_ns, std::uint64_t deadlines) 
   probe.lateness_us.assign(deadlines, 0.0);
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
-  const std::int64_t start = to_nanos(now);
+  const std::int64_t start = timespec_to_ns(now);
   std::uint64_t deadline = 1;
   while (deadline <= deadlines) {
     const std::int64_t due = start + static_cast<std::int64_t>(deadline) * interval_ns;
-    const timespec wake_at = from_nanos(due);
+    const timespec wake_at = timespec_from_ns(due);
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &wake_at, nullptr) == EINTR) {
     }
     clock_gettime(CLOCK_MONOTONIC, &now);
-    const std::int64_t late = to_nanos(now) - due;
+    const std::int64_t late = timespec_to_ns(now) - due;
     probe.lateness_us[probe.wakes++] = static_cast<double>(late) / 1000.0;
     // Deadlines that passed while it slept are not wake-ups of their own, as for the null
     // clock: one stall of 16 ms is one late wake-up and 15 missed deadlines, not 16 samples.

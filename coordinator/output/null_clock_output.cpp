@@ -6,21 +6,11 @@
 #include <vector>
 
 #include "coordinator/output/audio_output.h"
+#include "shared/realtime_counters.h"
 #include "shared/realtime_policy.h"
 
 namespace synthfarm {
 namespace {
-
-constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
-
-std::int64_t to_ns(const timespec& time) {
-  return std::int64_t{time.tv_sec} * kNanosPerSecond + time.tv_nsec;
-}
-
-timespec from_ns(std::int64_t ns) {
-  return timespec{static_cast<time_t>(ns / kNanosPerSecond),
-                  static_cast<long>(ns % kNanosPerSecond)};
-}
 
 class NullClockOutput final : public AudioOutput {
  public:
@@ -60,7 +50,7 @@ class NullClockOutput final : public AudioOutput {
     prefault_stack();  // its pages exist (and are locked) before the first period
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
-    const std::int64_t start_ns = to_ns(now);
+    const std::int64_t start_ns = timespec_to_ns(now);
     // Split into whole seconds and a remainder so the product never overflows 64 bits.
     const auto deadline_ns = [&](std::uint64_t k) {
       const std::uint64_t frames = k * buffer_frames_;
@@ -72,12 +62,12 @@ class NullClockOutput final : public AudioOutput {
     while (running_.load(std::memory_order_relaxed)) {
       mixer.mix(buffer_.data(), buffer_frames_);
       ++period;
-      const timespec deadline = from_ns(deadline_ns(period));
+      const timespec deadline = timespec_from_ns(deadline_ns(period));
       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr);
       clock_gettime(CLOCK_MONOTONIC, &now);
-      if (to_ns(now) >= deadline_ns(period + 1)) {
+      if (timespec_to_ns(now) >= deadline_ns(period + 1)) {
         mixer.count_device_underflow();
-        while (to_ns(now) >= deadline_ns(period + 1)) ++period;
+        while (timespec_to_ns(now) >= deadline_ns(period + 1)) ++period;
       }
     }
   }
